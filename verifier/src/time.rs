@@ -50,7 +50,10 @@ impl UtcTime {
 
     /// This instant moved by a signed number of seconds, saturating at the ends of the range.
     pub fn offset_seconds(self, delta: i64) -> Self {
-        Self { secs: self.secs.saturating_add(delta), nanos: self.nanos }
+        Self {
+            secs: self.secs.saturating_add(delta),
+            nanos: self.nanos,
+        }
     }
 
     /// Builds an instant from calendar fields, checking each field's range.
@@ -87,14 +90,24 @@ impl UtcTime {
     }
 
     /// Parses the RFC 3339 profile the evidence format uses:
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (upper-case `T` and `Z`, UTC only).
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (upper-case `T` and `Z`, UTC only, a fraction
+    /// without trailing zeros), so every instant has exactly one spelling.
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimeParseError> {
         let err = || TimeParseError::new(text.as_bytes(), "RFC 3339 (UTC, `Z`)");
         let b = text.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(err());
         }
         let rest = b[19..].strip_suffix(b"Z").ok_or_else(err)?;
+        if rest.ends_with(b"0") {
+            return Err(err());
+        }
         let nanos = parse_fraction(rest).ok_or_else(err)?;
         let year = digits(&b[0..4]).ok_or_else(err)?;
         let field = |r: std::ops::Range<usize>| digits(&b[r]).ok_or_else(err);
@@ -124,8 +137,16 @@ impl UtcTime {
         let nanos = parse_fraction(rest).ok_or_else(err)?;
         let f = |r: std::ops::Range<usize>| digits(&bytes[r]).ok_or_else(err);
         let year = f(0..4)?;
-        Self::from_civil(i64::from(year), f(4..6)?, f(6..8)?, f(8..10)?, f(10..12)?, f(12..14)?, nanos)
-            .ok_or_else(err)
+        Self::from_civil(
+            i64::from(year),
+            f(4..6)?,
+            f(6..8)?,
+            f(8..10)?,
+            f(10..12)?,
+            f(12..14)?,
+            nanos,
+        )
+        .ok_or_else(err)
     }
 
     /// Parses an ASN.1 UTCTime value (`YYMMDDHHMMSSZ`) with the RFC 5280 century rule
@@ -138,8 +159,16 @@ impl UtcTime {
         let f = |r: std::ops::Range<usize>| digits(&bytes[r]).ok_or_else(err);
         let yy = f(0..2)?;
         let year = if yy >= 50 { 1900 + yy } else { 2000 + yy };
-        Self::from_civil(i64::from(year), f(2..4)?, f(4..6)?, f(6..8)?, f(8..10)?, f(10..12)?, 0)
-            .ok_or_else(err)
+        Self::from_civil(
+            i64::from(year),
+            f(2..4)?,
+            f(4..6)?,
+            f(6..8)?,
+            f(8..10)?,
+            f(10..12)?,
+            0,
+        )
+        .ok_or_else(err)
     }
 }
 
@@ -219,17 +248,35 @@ mod tests {
 
     #[test]
     fn rfc3339_round_trips() {
-        for text in ["1970-01-01T00:00:00Z", "2025-03-24T11:17:47Z", "2024-02-29T23:59:59.884Z", "1969-12-31T23:59:59.5Z"] {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2025-03-24T11:17:47Z",
+            "2024-02-29T23:59:59.884Z",
+            "1969-12-31T23:59:59.5Z",
+        ] {
             let t = UtcTime::parse_rfc3339(text).expect(text);
             assert_eq!(t.to_string(), text);
         }
-        assert_eq!(UtcTime::parse_rfc3339("1970-01-01T00:00:01Z").map(UtcTime::unix_seconds), Ok(1));
+        assert_eq!(
+            UtcTime::parse_rfc3339("1970-01-01T00:00:01Z").map(UtcTime::unix_seconds),
+            Ok(1)
+        );
     }
 
     #[test]
     fn rejects_malformed_times() {
-        for text in ["2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-01-01T24:00:00Z", "2025-01-01 00:00:00Z",
-            "2025-01-01T00:00:00+01:00", "2025-01-01T00:00:00.Z", "2025-01-01T00:00:00.1234567890Z", "+025-01-01T00:00:00Z"] {
+        for text in [
+            "2025-02-29T00:00:00Z",
+            "2025-13-01T00:00:00Z",
+            "2025-01-01T24:00:00Z",
+            "2025-01-01 00:00:00Z",
+            "2025-01-01T00:00:00+01:00",
+            "2025-01-01T00:00:00.Z",
+            "2025-01-01T00:00:00.50Z",
+            "2025-01-01T00:00:00.0Z",
+            "2025-01-01T00:00:00.1234567890Z",
+            "+025-01-01T00:00:00Z",
+        ] {
             assert!(UtcTime::parse_rfc3339(text).is_err(), "{text}");
         }
     }

@@ -37,7 +37,11 @@ impl fmt::Display for CaseOutcome {
             Expected::Valid => "valid",
             Expected::Invalid => "invalid",
         };
-        write!(f, "{status} {}/{} (expected {expected}): {}", self.suite, self.name, self.detail)
+        write!(
+            f,
+            "{status} {}/{} (expected {expected}): {}",
+            self.suite, self.name, self.detail
+        )
     }
 }
 

@@ -1,0 +1,705 @@
+//! Bundle verification, as numbered steps. Each step either passes or returns the first
+//! failure it found, with the node or file concerned; a later step runs only when every
+//! earlier one passed.
+//!
+//! 0. inventory: the manifest, and exactly the files it lists, with their digests;
+//! 1. node encoding: every node canonical (RFC 8785) and valid;
+//! 2. DAG: parents exist, are earlier, hash-match; the case has one root;
+//! 3. checkpoint signatures, against the log keys the auditor passes;
+//! 4. the log: roots recomputed, inclusion and consistency proofs;
+//! 5. timestamps: every RFC 3161 token, and every node's proven time;
+//! 6. snapshot PDFs against their records.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use sha2::{Digest, Sha256};
+
+use super::layout::{BundlePath, decode_hashes};
+use super::manifest::{MANIFEST_PATH, Manifest, Scope};
+use super::report::{
+    CheckpointReport, NODE_TIMES_LIMIT, NodeTime, PdfReport, TokenReport, VerifiedBundle,
+};
+use super::{BundleError, BundleFiles, DEVELOPMENT_TSA_POLICY, LinkError, nodes};
+use crate::checkpoint::{self, NoteVerifierKey, VerifiedCheckpoint};
+use crate::dag::{self, DagSummary, Placed};
+use crate::error::Error;
+use crate::merkle::{self, CompactRange, Hash};
+use crate::node::EncodedNode;
+use crate::snapshot::{SNAPSHOT_KIND, SnapshotRecord};
+use crate::time::UtcTime;
+use crate::timestamp::{self, Imprint, TimestampOptions, TrustAnchors};
+use crate::{tlog_proof, x509};
+
+/// Where a long verification has got to, for a progress display.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// The step number (see the module documentation).
+    pub step: u8,
+    /// The step's name.
+    pub name: &'static str,
+    /// Items done in this step.
+    pub done: u64,
+    /// Items in this step.
+    pub total: u64,
+}
+
+/// The auditor's choices: whom to trust, at what time, and how strict to be.
+pub struct VerifyOptions<'a> {
+    /// The log's checkpoint-signing keys (C2SP note verifier keys).
+    pub log_keys: &'a [NoteVerifierKey],
+    /// The TSA trust anchors.
+    pub tsa_anchors: &'a TrustAnchors,
+    /// How each token is checked (validation time, SHA-1 policy).
+    pub timestamp: &'a TimestampOptions,
+    /// How far a node's claimed `recorded_at` may be after its proven time.
+    pub max_clock_skew_seconds: u64,
+    /// Fail when a snapshot's PDF is not in the bundle.
+    pub require_pdfs: bool,
+    /// Accept nodes that no timestamped checkpoint covers (reported by index). Weakens
+    /// the guarantee that every node's time is proven.
+    pub danger_allow_unstamped: bool,
+    /// Threads for node decoding (at least 1).
+    pub threads: usize,
+    /// Called as long steps advance.
+    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+}
+
+/// What step 0 found: the manifest and the files by role.
+struct Inventory {
+    manifest: Manifest,
+    paths: BTreeSet<BundlePath>,
+}
+
+impl Inventory {
+    fn checkpoint_sizes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.paths.iter().filter_map(|p| {
+            if let BundlePath::Checkpoint(s) = p {
+                Some(*s)
+            } else {
+                None
+            }
+        })
+    }
+}
+
+/// Verifies a bundle's files: every step, in order.
+pub fn verify(files: &BundleFiles, options: &VerifyOptions<'_>) -> Result<VerifiedBundle, Error> {
+    let inventory = take_inventory(files)?;
+    let nodes = decode_nodes(files, options)?;
+    let placed: Vec<Placed<'_>> = nodes
+        .iter()
+        .map(|(index, node)| Placed {
+            index: *index,
+            node,
+        })
+        .collect();
+    let dag = check_dag(&inventory.manifest, &placed)?;
+    let checkpoints = verify_checkpoints(files, &inventory, options)?;
+    check_log(files, &inventory, &placed, &checkpoints)?;
+    let tokens = verify_tokens(files, &inventory, &checkpoints, options)?;
+    let (node_times, unstamped) = prove_node_times(&placed, &tokens, options)?;
+    let pdfs = check_pdfs(files, &inventory, &placed, options.require_pdfs)?;
+    Ok(build_report(
+        inventory.manifest,
+        &placed,
+        dag,
+        &checkpoints,
+        tokens,
+        node_times,
+        unstamped,
+        pdfs,
+    ))
+}
+
+fn report(options: &VerifyOptions<'_>, step: u8, name: &'static str, done: u64, total: u64) {
+    if let Some(progress) = options.progress {
+        progress(Progress {
+            step,
+            name,
+            done,
+            total,
+        });
+    }
+}
+
+/// Step 0: the manifest, and exactly the files it lists with their digests.
+fn take_inventory(files: &BundleFiles) -> Result<Inventory, Error> {
+    let bytes = files.get(MANIFEST_PATH).ok_or(BundleError::Manifest {
+        reason: "missing".into(),
+    })?;
+    let manifest = Manifest::parse(bytes)?;
+    crate::node::check_org(&manifest.org).map_err(|e| BundleError::Manifest {
+        reason: format!("org `{}`: {e}", manifest.org),
+    })?;
+    let mut paths = BTreeSet::new();
+    for (path, bytes) in files.iter() {
+        if path == MANIFEST_PATH {
+            continue;
+        }
+        let role = BundlePath::classify(path)
+            .ok_or_else(|| BundleError::UnexpectedPath { path: path.into() })?;
+        let entry = manifest
+            .files
+            .get(path)
+            .ok_or_else(|| BundleError::UnlistedFile { path: path.into() })?;
+        let actual = hex::encode(Sha256::digest(bytes));
+        if actual != entry.sha256 || bytes.len() as u64 != entry.size {
+            return Err(BundleError::FileMismatch {
+                path: path.into(),
+                expected: entry.sha256.clone(),
+                actual,
+                expected_size: entry.size,
+                actual_size: bytes.len() as u64,
+            }
+            .into());
+        }
+        paths.insert(role);
+    }
+    if let Some(missing) = manifest.files.keys().find(|p| files.get(p).is_none()) {
+        return Err(BundleError::MissingFile {
+            path: missing.clone(),
+        }
+        .into());
+    }
+    if !paths.contains(&BundlePath::Nodes) {
+        return Err(BundleError::MissingFile {
+            path: BundlePath::Nodes.path(),
+        }
+        .into());
+    }
+    Ok(Inventory { manifest, paths })
+}
+
+/// Step 1: every node decodes and is canonical.
+fn decode_nodes(
+    files: &BundleFiles,
+    options: &VerifyOptions<'_>,
+) -> Result<Vec<(u64, EncodedNode)>, Error> {
+    let log = files.get(super::layout::NODES).unwrap_or_default();
+    let lines = nodes::split(log)?;
+    if lines.is_empty() {
+        return Err(LinkError::NoNodes.into());
+    }
+    let total = lines.len() as u64;
+    let tick = |done| report(options, 1, "node encoding", done, total);
+    let decoded = nodes::decode_all(&lines, options.threads, &tick)?;
+    Ok(lines.iter().map(|l| l.index).zip(decoded).collect())
+}
+
+/// Step 2: DAG rules, the scope's range, and the case rules.
+fn check_dag(manifest: &Manifest, placed: &[Placed<'_>]) -> Result<DagSummary, Error> {
+    match &manifest.scope {
+        Scope::Case { case_id } => {
+            let summary = dag::check(placed, &manifest.org, true)?;
+            if !placed
+                .iter()
+                .any(|p| p.node.node().case_id.as_deref() == Some(case_id))
+            {
+                return Err(LinkError::CaseMissing {
+                    case_id: case_id.clone(),
+                }
+                .into());
+            }
+            dag::check_case(placed, case_id)?;
+            Ok(summary)
+        }
+        Scope::Org { from_size, to_size } => {
+            let summary = dag::check(placed, &manifest.org, *from_size == 0)?;
+            let first = placed.first().map_or(0, |p| p.index);
+            let end = placed.last().map_or(0, |p| p.index + 1);
+            // Indices strictly increase (checked above), so the right count means contiguous.
+            if first != *from_size || end != *to_size || placed.len() as u64 != to_size - from_size
+            {
+                return Err(LinkError::RangeMismatch {
+                    from_size: *from_size,
+                    to_size: *to_size,
+                    first,
+                    end,
+                }
+                .into());
+            }
+            Ok(summary)
+        }
+    }
+}
+
+/// Step 3: every checkpoint's signature, size and origin.
+fn verify_checkpoints(
+    files: &BundleFiles,
+    inventory: &Inventory,
+    options: &VerifyOptions<'_>,
+) -> Result<BTreeMap<u64, VerifiedCheckpoint>, Error> {
+    let mut verified = BTreeMap::new();
+    for size in inventory.checkpoint_sizes() {
+        let file = BundlePath::Checkpoint(size).path();
+        let bytes = files.get(&file).unwrap_or_default();
+        let checkpoint =
+            checkpoint::verify_checkpoint(bytes, options.log_keys).map_err(|source| {
+                Error::Checkpoint {
+                    file: file.clone(),
+                    source,
+                }
+            })?;
+        let body = checkpoint.checkpoint();
+        if body.size != size {
+            return Err(LinkError::CheckpointSizeMismatch {
+                file_size: size,
+                size: body.size,
+            }
+            .into());
+        }
+        if body.origin != inventory.manifest.origin {
+            return Err(LinkError::OriginMismatch {
+                size,
+                expected: inventory.manifest.origin.clone(),
+                actual: body.origin.clone(),
+            }
+            .into());
+        }
+        verified.insert(size, checkpoint);
+    }
+    Ok(verified)
+}
+
+/// Step 4: recompute roots (org scope) or check inclusion proofs (case scope), and the
+/// consistency of every pair of consecutive checkpoints.
+fn check_log(
+    files: &BundleFiles,
+    inventory: &Inventory,
+    placed: &[Placed<'_>],
+    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
+) -> Result<(), Error> {
+    match inventory.manifest.scope {
+        Scope::Case { .. } => check_inclusion_proofs(files, inventory, placed, checkpoints)?,
+        Scope::Org { from_size, to_size } => {
+            check_org_range(files, inventory, placed, checkpoints, from_size, to_size)?
+        }
+    }
+    check_consistency(files, inventory, checkpoints)
+}
+
+fn root_of(checkpoints: &BTreeMap<u64, VerifiedCheckpoint>, size: u64) -> Result<Hash, Error> {
+    checkpoints
+        .get(&size)
+        .map(|c| c.checkpoint().root)
+        .ok_or_else(|| LinkError::CheckpointMissing { size }.into())
+}
+
+fn check_inclusion_proofs(
+    files: &BundleFiles,
+    inventory: &Inventory,
+    placed: &[Placed<'_>],
+    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
+) -> Result<(), Error> {
+    let by_bytes: HashMap<&[u8], u64> = checkpoints
+        .keys()
+        .filter_map(|size| {
+            files
+                .get(&BundlePath::Checkpoint(*size).path())
+                .map(|b| (b, *size))
+        })
+        .collect();
+    for path in &inventory.paths {
+        if let BundlePath::Proof(index) = path {
+            if placed.binary_search_by_key(index, |p| p.index).is_err() {
+                return Err(LinkError::ProofWithoutNode { index: *index }.into());
+            }
+        }
+    }
+    for node in placed {
+        let file = BundlePath::Proof(node.index).path();
+        let bytes = files
+            .get(&file)
+            .ok_or(LinkError::ProofMissing { index: node.index })?;
+        let proof = tlog_proof::parse(bytes).map_err(|source| Error::Proof {
+            file: file.clone(),
+            source,
+        })?;
+        if proof.index != node.index {
+            return Err(LinkError::ProofIndexMismatch {
+                file_index: node.index,
+                proof_index: proof.index,
+            }
+            .into());
+        }
+        let size = *by_bytes
+            .get(proof.checkpoint.as_slice())
+            .ok_or(LinkError::ProofCheckpointNotInBundle { index: node.index })?;
+        let root = root_of(checkpoints, size)?;
+        merkle::verify_inclusion(
+            &node.node.leaf_hash(),
+            node.index,
+            size,
+            &proof.hashes,
+            &root,
+        )
+        .map_err(|source| Error::Merkle { file, source })?;
+    }
+    Ok(())
+}
+
+fn check_org_range(
+    files: &BundleFiles,
+    inventory: &Inventory,
+    placed: &[Placed<'_>],
+    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
+    from_size: u64,
+    to_size: u64,
+) -> Result<(), Error> {
+    if let Some(stray) = checkpoints
+        .keys()
+        .find(|s| **s < from_size || **s > to_size)
+    {
+        return Err(LinkError::Stray {
+            path: BundlePath::Checkpoint(*stray).path(),
+        }
+        .into());
+    }
+    for path in &inventory.paths {
+        if let BundlePath::Frontier(size) = path {
+            if *size != from_size || from_size == 0 {
+                return Err(LinkError::Stray { path: path.path() }.into());
+            }
+        }
+    }
+    let mut range = if from_size == 0 {
+        CompactRange::new()
+    } else {
+        let file = BundlePath::Frontier(from_size).path();
+        let bytes = files
+            .get(&file)
+            .ok_or_else(|| BundleError::MissingFile { path: file.clone() })?;
+        let hashes =
+            decode_hashes(bytes).ok_or_else(|| BundleError::HashList { path: file.clone() })?;
+        let range = CompactRange::from_frontier(from_size, hashes)
+            .map_err(|source| Error::Merkle { file, source })?;
+        let expected = root_of(checkpoints, from_size)?;
+        if range.root() != expected {
+            return Err(LinkError::RootMismatch {
+                size: from_size,
+                expected,
+                actual: range.root(),
+            }
+            .into());
+        }
+        range
+    };
+    root_of(checkpoints, to_size)?;
+    for node in placed {
+        range.append(node.node.leaf_hash());
+        if let Some(checkpoint) = checkpoints.get(&range.size()) {
+            let expected = checkpoint.checkpoint().root;
+            let actual = range.root();
+            if actual != expected {
+                return Err(LinkError::RootMismatch {
+                    size: range.size(),
+                    expected,
+                    actual,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every consistency file joins two checkpoints of the bundle and verifies; in a case
+/// bundle, every pair of consecutive checkpoints has one.
+fn check_consistency(
+    files: &BundleFiles,
+    inventory: &Inventory,
+    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
+) -> Result<(), Error> {
+    for path in &inventory.paths {
+        if let BundlePath::Consistency(from, to) = *path {
+            let file = path.path();
+            let (Some(old), Some(new)) = (checkpoints.get(&from), checkpoints.get(&to)) else {
+                return Err(LinkError::Stray { path: file }.into());
+            };
+            let bytes = files.get(&file).unwrap_or_default();
+            let proof =
+                decode_hashes(bytes).ok_or_else(|| BundleError::HashList { path: file.clone() })?;
+            merkle::verify_consistency(
+                from,
+                to,
+                &old.checkpoint().root,
+                &new.checkpoint().root,
+                &proof,
+            )
+            .map_err(|source| Error::Merkle { file, source })?;
+        }
+    }
+    if let Scope::Case { .. } = inventory.manifest.scope {
+        let sizes: Vec<u64> = checkpoints.keys().copied().collect();
+        for pair in sizes.windows(2) {
+            if let [from, to] = *pair {
+                if !inventory.paths.contains(&BundlePath::Consistency(from, to)) {
+                    return Err(LinkError::ConsistencyMissing { from, to }.into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A verified token and the checkpoint it stamps.
+struct StampedCheckpoint {
+    size: u64,
+    gen_time: UtcTime,
+    report: TokenReport,
+}
+
+/// Step 5, first half: every token verifies over its checkpoint's note text.
+fn verify_tokens(
+    files: &BundleFiles,
+    inventory: &Inventory,
+    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
+    options: &VerifyOptions<'_>,
+) -> Result<Vec<StampedCheckpoint>, Error> {
+    let tokens: Vec<(u64, u32)> = inventory
+        .paths
+        .iter()
+        .filter_map(|p| {
+            if let BundlePath::Token(s, n) = p {
+                Some((*s, *n))
+            } else {
+                None
+            }
+        })
+        .collect();
+    for path in &inventory.paths {
+        if let BundlePath::TokenCerts(size, n) = *path {
+            if !tokens.contains(&(size, n)) {
+                return Err(LinkError::OrphanTimestamp { path: path.path() }.into());
+            }
+        }
+    }
+    let mut stamped = Vec::with_capacity(tokens.len());
+    for (i, (size, n)) in tokens.iter().copied().enumerate() {
+        report(options, 5, "timestamps", i as u64, tokens.len() as u64);
+        let file = BundlePath::Token(size, n).path();
+        let checkpoint = checkpoints
+            .get(&size)
+            .ok_or_else(|| LinkError::OrphanTimestamp { path: file.clone() })?;
+        let untrusted = match files.get(&BundlePath::TokenCerts(size, n).path()) {
+            Some(pem) => x509::parse_pem_certificates(pem).map_err(|e| Error::Timestamp {
+                file: file.clone(),
+                source: e.into(),
+            })?,
+            None => Vec::new(),
+        };
+        let digest = checkpoint.note_text_digest();
+        let token = files.get(&file).unwrap_or_default();
+        let verified = timestamp::verify_timestamp(
+            token,
+            Imprint::Digest(&digest),
+            options.tsa_anchors,
+            &untrusted,
+            options.timestamp,
+        )
+        .map_err(|source| Error::Timestamp {
+            file: file.clone(),
+            source,
+        })?;
+        let policy = verified.policy().to_owned();
+        stamped.push(StampedCheckpoint {
+            size,
+            gen_time: verified.gen_time(),
+            report: TokenReport {
+                file,
+                checkpoint_size: size,
+                gen_time: verified.gen_time().to_string(),
+                development: policy == DEVELOPMENT_TSA_POLICY,
+                policy,
+                tsa: verified.signer_subject().to_owned(),
+                chain: verified.chain().to_vec(),
+            },
+        });
+    }
+    report(
+        options,
+        5,
+        "timestamps",
+        tokens.len() as u64,
+        tokens.len() as u64,
+    );
+    Ok(stamped)
+}
+
+/// Step 5, second half: each node's proven time is the earliest genTime of a token over a
+/// checkpoint that includes it (size > index; the checkpoints are consistent, so a node in
+/// one is in every later one), and its claimed time may not be later than that.
+fn prove_node_times(
+    placed: &[Placed<'_>],
+    stamped: &[StampedCheckpoint],
+    options: &VerifyOptions<'_>,
+) -> Result<(Vec<(u64, Option<(UtcTime, u64)>)>, Vec<u64>), Error> {
+    // Earliest time per checkpoint, then a suffix minimum over sizes.
+    let mut per_size: BTreeMap<u64, UtcTime> = BTreeMap::new();
+    for s in stamped {
+        per_size
+            .entry(s.size)
+            .and_modify(|t| *t = (*t).min(s.gen_time))
+            .or_insert(s.gen_time);
+    }
+    let sizes: Vec<(u64, UtcTime)> = per_size.into_iter().collect();
+    let mut suffix: Vec<(UtcTime, u64)> = Vec::with_capacity(sizes.len());
+    for &(size, time) in sizes.iter().rev() {
+        let best = match suffix.last() {
+            // On a tie the smaller checkpoint wins: it is the tighter proof.
+            Some(&(t, s)) if t < time => (t, s),
+            _ => (time, size),
+        };
+        suffix.push(best);
+    }
+    suffix.reverse();
+    let skew = i64::try_from(options.max_clock_skew_seconds).unwrap_or(i64::MAX);
+    let mut times = Vec::with_capacity(placed.len());
+    let mut unstamped = Vec::new();
+    for node in placed {
+        let first = sizes.partition_point(|(size, _)| *size <= node.index);
+        let proven = suffix.get(first).copied();
+        match proven {
+            Some((stamped_at, _)) => {
+                let recorded_at = node.node.node().recorded_at;
+                if recorded_at > stamped_at.offset_seconds(skew) {
+                    return Err(LinkError::RecordedAfterStamp {
+                        index: node.index,
+                        recorded_at,
+                        stamped_at,
+                        skew_seconds: options.max_clock_skew_seconds,
+                    }
+                    .into());
+                }
+            }
+            None if options.danger_allow_unstamped => unstamped.push(node.index),
+            None => return Err(LinkError::Unstamped { index: node.index }.into()),
+        }
+        times.push((node.index, proven));
+    }
+    Ok((times, unstamped))
+}
+
+/// Step 6: every snapshot record is well-formed and its PDF, when included, matches;
+/// every included PDF is recorded by a snapshot node.
+fn check_pdfs(
+    files: &BundleFiles,
+    inventory: &Inventory,
+    placed: &[Placed<'_>],
+    require_pdfs: bool,
+) -> Result<Vec<PdfReport>, Error> {
+    let mut reports = Vec::new();
+    let mut referenced = BTreeSet::new();
+    for node in placed
+        .iter()
+        .filter(|p| p.node.node().kind == SNAPSHOT_KIND)
+    {
+        let record = SnapshotRecord::from_body(node.index, &node.node.node().body)?;
+        let file = BundlePath::Pdf(record.sha256).path();
+        let included = match files.get(&file) {
+            Some(pdf) => {
+                record.check_pdf(node.index, &file, pdf)?;
+                true
+            }
+            None if require_pdfs => {
+                return Err(LinkError::PdfMissing {
+                    index: node.index,
+                    sha256: record.sha256,
+                }
+                .into());
+            }
+            None => false,
+        };
+        referenced.insert(record.sha256);
+        reports.push(PdfReport {
+            index: node.index,
+            sha256: hex::encode(record.sha256),
+            size: record.size,
+            object_key: record.object_key,
+            version_id: record.version_id,
+            lock_mode: record.lock_mode.as_str().to_owned(),
+            retain_until: record.retain_until.map(|t| t.to_string()),
+            included,
+        });
+    }
+    for path in &inventory.paths {
+        if let BundlePath::Pdf(digest) = path {
+            if !referenced.contains(digest) {
+                return Err(LinkError::UnreferencedPdf { path: path.path() }.into());
+            }
+        }
+    }
+    Ok(reports)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    manifest: Manifest,
+    placed: &[Placed<'_>],
+    dag: DagSummary,
+    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
+    tokens: Vec<StampedCheckpoint>,
+    node_times: Vec<(u64, Option<(UtcTime, u64)>)>,
+    unstamped_nodes: Vec<u64>,
+    pdfs: Vec<PdfReport>,
+) -> VerifiedBundle {
+    let checkpoint_reports = checkpoints
+        .iter()
+        .map(|(size, c)| CheckpointReport {
+            size: *size,
+            root: hex::encode(c.checkpoint().root),
+            signed_by: c.signed_by().iter().map(|k| k.name().to_owned()).collect(),
+            stamped_at: tokens
+                .iter()
+                .filter(|t| t.size == *size)
+                .map(|t| t.gen_time)
+                .min()
+                .map(|t| t.to_string()),
+        })
+        .collect();
+    let stamped: Vec<UtcTime> = node_times
+        .iter()
+        .filter_map(|(_, t)| t.map(|(time, _)| time))
+        .collect();
+    let stamped_range = stamped
+        .iter()
+        .min()
+        .zip(stamped.iter().max())
+        .map(|(a, b)| (a.to_string(), b.to_string()));
+    let list_all = matches!(manifest.scope, Scope::Case { .. }) || placed.len() <= NODE_TIMES_LIMIT;
+    let node_time_reports = if list_all {
+        placed
+            .iter()
+            .zip(&node_times)
+            .map(|(p, (_, proven))| NodeTime {
+                index: p.index,
+                kind: p.node.node().kind.clone(),
+                case_id: p.node.node().case_id.clone(),
+                recorded_at: p.node.node().recorded_at.to_string(),
+                stamped_at: proven.map(|(t, _)| t.to_string()),
+                stamped_by_checkpoint: proven.map(|(_, s)| s),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let development_tsa = tokens.iter().any(|t| t.report.development);
+    VerifiedBundle {
+        org: manifest.org,
+        origin: manifest.origin,
+        scope: manifest.scope,
+        exported_at_claim: manifest.exported_at,
+        exporter_claim: manifest.exporter,
+        node_count: placed.len() as u64,
+        edges_checked: dag.edges_checked,
+        edges_before_range: dag.edges_before_range,
+        checkpoints: checkpoint_reports,
+        tokens: tokens.into_iter().map(|t| t.report).collect(),
+        node_times: node_time_reports,
+        stamped_range,
+        unstamped_nodes,
+        pdfs,
+        development_tsa,
+        _sealed: (),
+    }
+}
