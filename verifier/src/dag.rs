@@ -103,13 +103,13 @@ pub enum DagError {
 pub fn check(nodes: &[Placed<'_>], org: &str, closed: bool) -> Result<DagSummary, DagError> {
     let mut summary = DagSummary::default();
     for pair in nodes.windows(2) {
-        if let [a, b] = pair {
-            if a.index >= b.index {
-                return Err(DagError::IndexOrder {
-                    previous: a.index,
-                    index: b.index,
-                });
-            }
+        if let [a, b] = pair
+            && a.index >= b.index
+        {
+            return Err(DagError::IndexOrder {
+                previous: a.index,
+                index: b.index,
+            });
         }
     }
     let first = nodes.first().map_or(0, |p| p.index);

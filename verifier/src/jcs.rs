@@ -173,7 +173,8 @@ mod tests {
 
     #[test]
     fn non_canonical_inputs_are_rejected() {
-        let cases: &[(&str, fn(&JcsError) -> bool)] = &[
+        type Case<'a> = (&'a str, fn(&JcsError) -> bool);
+        let cases: &[Case<'_>] = &[
             (r#"{"b":1,"a":2}"#, |e| {
                 matches!(e, JcsError::NotCanonical { offset: 2 })
             }),
@@ -226,7 +227,7 @@ mod tests {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            (-(MAX_SAFE_INTEGER as i64)..=MAX_SAFE_INTEGER as i64).prop_map(|i| Value::from(i)),
+            (-(MAX_SAFE_INTEGER as i64)..=MAX_SAFE_INTEGER as i64).prop_map(Value::from),
             "\\PC{0,12}".prop_map(Value::String),
         ];
         leaf.prop_recursive(4, 32, 6, |inner| {

@@ -309,13 +309,13 @@ fn parents(value: Value) -> Result<Vec<ParentRef>, NodeError> {
     let mut parents: Vec<ParentRef> = Vec::with_capacity(items.len());
     for item in items {
         let parent = parent_ref(item)?;
-        if let Some(previous) = parents.last() {
-            if previous.index >= parent.index {
-                return Err(NodeError::ParentsOutOfOrder {
-                    previous: previous.index,
-                    next: parent.index,
-                });
-            }
+        if let Some(previous) = parents.last()
+            && previous.index >= parent.index
+        {
+            return Err(NodeError::ParentsOutOfOrder {
+                previous: previous.index,
+                next: parent.index,
+            });
         }
         parents.push(parent);
     }

@@ -96,12 +96,12 @@ impl Manifest {
                 found: manifest.format_version,
             });
         }
-        if let Scope::Org { from_size, to_size } = manifest.scope {
-            if from_size > to_size || to_size == 0 {
-                return Err(BundleError::Manifest {
-                    reason: format!("org scope {from_size}..{to_size} is empty or reversed"),
-                });
-            }
+        if let Scope::Org { from_size, to_size } = manifest.scope
+            && (from_size > to_size || to_size == 0)
+        {
+            return Err(BundleError::Manifest {
+                reason: format!("org scope {from_size}..{to_size} is empty or reversed"),
+            });
         }
         Ok(manifest)
     }

@@ -7,6 +7,7 @@ use super::Scope;
 /// The result of a bundle verification that passed every step. Only [`super::verify`]
 /// builds one.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct VerifiedBundle {
     /// The organisation.
     pub org: String,
@@ -39,8 +40,6 @@ pub struct VerifiedBundle {
     pub pdfs: Vec<PdfReport>,
     /// Whether any token came from the development TSA (untrusted, for testing only).
     pub development_tsa: bool,
-    #[serde(skip)]
-    pub(super) _sealed: (),
 }
 
 /// The most per-node times an org bundle report lists.

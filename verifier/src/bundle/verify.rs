@@ -300,10 +300,10 @@ fn check_inclusion_proofs(
         })
         .collect();
     for path in &inventory.paths {
-        if let BundlePath::Proof(index) = path {
-            if placed.binary_search_by_key(index, |p| p.index).is_err() {
-                return Err(LinkError::ProofWithoutNode { index: *index }.into());
-            }
+        if let BundlePath::Proof(index) = path
+            && placed.binary_search_by_key(index, |p| p.index).is_err()
+        {
+            return Err(LinkError::ProofWithoutNode { index: *index }.into());
         }
     }
     for node in placed {
@@ -356,10 +356,10 @@ fn check_org_range(
         .into());
     }
     for path in &inventory.paths {
-        if let BundlePath::Frontier(size) = path {
-            if *size != from_size || from_size == 0 {
-                return Err(LinkError::Stray { path: path.path() }.into());
-            }
+        if let BundlePath::Frontier(size) = path
+            && (*size != from_size || from_size == 0)
+        {
+            return Err(LinkError::Stray { path: path.path() }.into());
         }
     }
     let mut range = if from_size == 0 {
@@ -432,15 +432,18 @@ fn check_consistency(
     if let Scope::Case { .. } = inventory.manifest.scope {
         let sizes: Vec<u64> = checkpoints.keys().copied().collect();
         for pair in sizes.windows(2) {
-            if let [from, to] = *pair {
-                if !inventory.paths.contains(&BundlePath::Consistency(from, to)) {
-                    return Err(LinkError::ConsistencyMissing { from, to }.into());
-                }
+            if let [from, to] = *pair
+                && !inventory.paths.contains(&BundlePath::Consistency(from, to))
+            {
+                return Err(LinkError::ConsistencyMissing { from, to }.into());
             }
         }
     }
     Ok(())
 }
+
+/// A node's proven time and the checkpoint that proves it, if any.
+type ProvenTime = Option<(UtcTime, u64)>;
 
 /// A verified token and the checkpoint it stamps.
 struct StampedCheckpoint {
@@ -468,10 +471,10 @@ fn verify_tokens(
         })
         .collect();
     for path in &inventory.paths {
-        if let BundlePath::TokenCerts(size, n) = *path {
-            if !tokens.contains(&(size, n)) {
-                return Err(LinkError::OrphanTimestamp { path: path.path() }.into());
-            }
+        if let BundlePath::TokenCerts(size, n) = *path
+            && !tokens.contains(&(size, n))
+        {
+            return Err(LinkError::OrphanTimestamp { path: path.path() }.into());
         }
     }
     let mut stamped = Vec::with_capacity(tokens.len());
@@ -533,7 +536,7 @@ fn prove_node_times(
     placed: &[Placed<'_>],
     stamped: &[StampedCheckpoint],
     options: &VerifyOptions<'_>,
-) -> Result<(Vec<(u64, Option<(UtcTime, u64)>)>, Vec<u64>), Error> {
+) -> Result<(Vec<ProvenTime>, Vec<u64>), Error> {
     // Earliest time per checkpoint, then a suffix minimum over sizes.
     let mut per_size: BTreeMap<u64, UtcTime> = BTreeMap::new();
     for s in stamped {
@@ -575,7 +578,7 @@ fn prove_node_times(
             None if options.danger_allow_unstamped => unstamped.push(node.index),
             None => return Err(LinkError::Unstamped { index: node.index }.into()),
         }
-        times.push((node.index, proven));
+        times.push(proven);
     }
     Ok((times, unstamped))
 }
@@ -623,10 +626,10 @@ fn check_pdfs(
         });
     }
     for path in &inventory.paths {
-        if let BundlePath::Pdf(digest) = path {
-            if !referenced.contains(digest) {
-                return Err(LinkError::UnreferencedPdf { path: path.path() }.into());
-            }
+        if let BundlePath::Pdf(digest) = path
+            && !referenced.contains(digest)
+        {
+            return Err(LinkError::UnreferencedPdf { path: path.path() }.into());
         }
     }
     Ok(reports)
@@ -639,7 +642,7 @@ fn build_report(
     dag: DagSummary,
     checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
     tokens: Vec<StampedCheckpoint>,
-    node_times: Vec<(u64, Option<(UtcTime, u64)>)>,
+    node_times: Vec<ProvenTime>,
     unstamped_nodes: Vec<u64>,
     pdfs: Vec<PdfReport>,
 ) -> VerifiedBundle {
@@ -659,7 +662,7 @@ fn build_report(
         .collect();
     let stamped: Vec<UtcTime> = node_times
         .iter()
-        .filter_map(|(_, t)| t.map(|(time, _)| time))
+        .filter_map(|t| t.map(|(time, _)| time))
         .collect();
     let stamped_range = stamped
         .iter()
@@ -671,7 +674,7 @@ fn build_report(
         placed
             .iter()
             .zip(&node_times)
-            .map(|(p, (_, proven))| NodeTime {
+            .map(|(p, proven)| NodeTime {
                 index: p.index,
                 kind: p.node.node().kind.clone(),
                 case_id: p.node.node().case_id.clone(),
@@ -700,6 +703,5 @@ fn build_report(
         unstamped_nodes,
         pdfs,
         development_tsa,
-        _sealed: (),
     }
 }

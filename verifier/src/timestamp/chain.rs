@@ -97,13 +97,13 @@ pub(crate) fn check_signer_profile(signer: &Certificate) -> Result<(), Timestamp
             problem,
         });
     }
-    if let Some(usage) = signer.key_usage() {
-        if usage.bits & !(KeyUsage::DIGITAL_SIGNATURE | KeyUsage::NON_REPUDIATION) != 0 {
-            return Err(TimestampError::SignerKeyUsage {
-                subject: subject(),
-                bits: usage.bits,
-            });
-        }
+    if let Some(usage) = signer.key_usage()
+        && usage.bits & !(KeyUsage::DIGITAL_SIGNATURE | KeyUsage::NON_REPUDIATION) != 0
+    {
+        return Err(TimestampError::SignerKeyUsage {
+            subject: subject(),
+            bits: usage.bits,
+        });
     }
     if signer.is_ca() {
         return Err(TimestampError::SignerIsCa { subject: subject() });
@@ -233,13 +233,13 @@ fn check_issuer_profile(
             reason: "pathLenConstraint exceeded",
         });
     }
-    if let Some(eku) = candidate.extended_key_usage().filter(|_| !is_anchor) {
-        if !eku.allows_time_stamping() {
-            return Err(TimestampError::IntermediateExtendedKeyUsage {
-                subject: subject(),
-                purposes: eku.purposes_dotted(),
-            });
-        }
+    if let Some(eku) = candidate.extended_key_usage().filter(|_| !is_anchor)
+        && !eku.allows_time_stamping()
+    {
+        return Err(TimestampError::IntermediateExtendedKeyUsage {
+            subject: subject(),
+            purposes: eku.purposes_dotted(),
+        });
     }
     Ok(())
 }

@@ -59,13 +59,13 @@ fn compare(id: &EssCertIdV2<'_>, version: u8, signer: &Certificate) -> Result<()
             actual: hex::encode(id.cert_hash),
         });
     }
-    if let Some(issuer_serial) = id.issuer_serial {
-        if !names_signer(&issuer_serial, signer) {
-            return Err(TimestampError::EssIssuerSerialMismatch {
-                version,
-                subject: signer.subject().to_owned(),
-            });
-        }
+    if let Some(issuer_serial) = id.issuer_serial
+        && !names_signer(&issuer_serial, signer)
+    {
+        return Err(TimestampError::EssIssuerSerialMismatch {
+            version,
+            subject: signer.subject().to_owned(),
+        });
     }
     Ok(())
 }

@@ -55,30 +55,28 @@ impl Modulus {
         })
     }
 
-    /// `a * b * R^-1 mod n` (coarsely interleaved integration, CIOS), inputs below `n`.
+    /// `a * b * R^-1 mod n` for inputs below `n` (separated operand scanning: the full
+    /// product, then one limb of Montgomery reduction per step, without moving limbs).
     fn multiply(&self, a: &[u64], b: &[u64]) -> Vec<u64> {
         let count = self.limbs.len();
-        let mut t = vec![0u64; count + 2];
-        for &b_i in b {
-            add_product(&mut t, a, b_i);
-            let m = t
-                .first()
-                .copied()
-                .unwrap_or(0)
-                .wrapping_mul(self.n0_inverse);
-            add_product(&mut t, &self.limbs, m);
-            // The low limb is now zero: divide by 2^64.
-            t.rotate_left(1);
-            if let Some(last) = t.last_mut() {
-                *last = 0;
+        let mut t = vec![0u64; 2 * count + 1];
+        for (i, &b_i) in b.iter().enumerate() {
+            if let Some(window) = t.get_mut(i..) {
+                add_product(window, a, b_i);
             }
         }
-        t.truncate(count + 1);
-        if !is_below(&t, &self.limbs) {
-            subtract(&mut t, &self.limbs);
+        for i in 0..count {
+            let m = t.get(i).copied().unwrap_or(0).wrapping_mul(self.n0_inverse);
+            if let Some(window) = t.get_mut(i..) {
+                add_product(window, &self.limbs, m);
+            }
         }
-        t.truncate(count);
-        t
+        let mut result = t.split_off(count);
+        if !is_below(&result, &self.limbs) {
+            subtract(&mut result, &self.limbs);
+        }
+        result.truncate(count);
+        result
     }
 
     /// `base^exponent mod n` as big-endian bytes of the modulus length; `None` if
@@ -97,15 +95,20 @@ impl Modulus {
         if let Some(first) = one.first_mut() {
             *first = 1;
         }
-        let mut acc = self.multiply(&one, &self.r_squared);
+        // Left to right from the exponent's top set bit; `acc` starts as 1 (Montgomery form R).
+        let mut acc: Option<Vec<u64>> = None;
         for byte in exponent {
             for bit in (0..8).rev() {
-                acc = self.multiply(&acc, &acc);
+                acc = acc.map(|a| self.multiply(&a, &a));
                 if byte >> bit & 1 == 1 {
-                    acc = self.multiply(&acc, &x);
+                    acc = Some(match acc {
+                        Some(a) => self.multiply(&a, &x),
+                        None => x.clone(),
+                    });
                 }
             }
         }
+        let acc = acc.unwrap_or_else(|| self.multiply(&one, &self.r_squared));
         let plain = self.multiply(&acc, &one);
         let bytes: Vec<u8> = plain
             .iter()
@@ -118,11 +121,13 @@ impl Modulus {
     }
 }
 
-/// `t += a * factor`, carrying through all of `t` (which is longer than `a`).
+/// `t += a * factor`, carrying through all of `t` (which is at least as long as `a`;
+/// the sum fits by construction).
 fn add_product(t: &mut [u64], a: &[u64], factor: u64) {
     let mut carry: u128 = 0;
     let mut limbs = t.iter_mut();
-    for (t_j, a_j) in limbs.by_ref().zip(a) {
+    // `a` first: zip polls its first iterator first, so no limb of `t` is skipped.
+    for (a_j, t_j) in a.iter().zip(limbs.by_ref()) {
         let value = u128::from(*t_j) + u128::from(*a_j) * u128::from(factor) + carry;
         *t_j = value as u64;
         carry = value >> 64;
@@ -151,7 +156,7 @@ fn is_below(a: &[u64], n: &[u64]) -> bool {
 fn subtract(a: &mut [u64], n: &[u64]) {
     let mut borrow = false;
     let mut limbs = a.iter_mut();
-    for (a_j, n_j) in limbs.by_ref().zip(n) {
+    for (n_j, a_j) in n.iter().zip(limbs.by_ref()) {
         let (d1, b1) = a_j.overflowing_sub(*n_j);
         let (d2, b2) = d1.overflowing_sub(u64::from(borrow));
         *a_j = d2;
