@@ -7,6 +7,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use custody_verifier::time::UtcTime;
 use support::{LocalTsa, TestLog, offboarding_case, testdata};
 
 fn main() {
@@ -16,7 +17,14 @@ fn main() {
         "Trigger: BambooHR termination event evt-1",
         "Providers revoked: OpenAI (2 keys), Anthropic (1 key)",
     ]);
-    let mut log = TestLog::new();
+    // Nodes recorded over the last few minutes, so their claimed times sit just before
+    // the tokens' genTime, as they would in a real ledger.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start = UtcTime::from_unix(now as i64 - 600, 0).unwrap();
+    let mut log = TestLog::starting_at(start);
     offboarding_case(&mut log, "case-1", pdf, 0);
     offboarding_case(&mut log, "case-2", b"%PDF-1.7 second case", 60);
     let tsa = LocalTsa::start();

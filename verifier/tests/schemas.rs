@@ -22,13 +22,19 @@ impl jsonschema::Retrieve for SchemaFolder {
         &self,
         uri: &jsonschema::Uri<String>,
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let name = uri.as_str().strip_prefix("https://custody.dev/schemas/").ok_or("not ours")?;
+        let name = uri
+            .as_str()
+            .strip_prefix("https://custody.dev/schemas/")
+            .ok_or("not ours")?;
         Ok(schema(name))
     }
 }
 
 fn node_validator() -> jsonschema::Validator {
-    jsonschema::options().with_retriever(SchemaFolder).build(&schema("node.schema.json")).unwrap()
+    jsonschema::options()
+        .with_retriever(SchemaFolder)
+        .build(&schema("node.schema.json"))
+        .unwrap()
 }
 
 #[test]
@@ -38,7 +44,10 @@ fn every_node_the_writer_makes_validates() {
     let validator = node_validator();
     for encoded in &log.nodes {
         let value: Value = serde_json::from_slice(encoded.bytes()).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{value}: {errors:?}");
     }
 }
@@ -49,16 +58,40 @@ fn what_the_node_schema_refuses_the_decoder_refuses() {
     offboarding_case(&mut log, "case-1", b"%PDF-1.7 x", 0);
     let validator = node_validator();
     let snapshot: Value = serde_json::from_slice(log.nodes[1].bytes()).unwrap();
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("extra member", Box::new(|v| { v["zz"] = Value::Null; })),
+    type Mutation = (&'static str, Box<dyn Fn(&mut Value)>);
+    let mutations: Vec<Mutation> = vec![
+        (
+            "extra member",
+            Box::new(|v| {
+                v["zz"] = Value::Null;
+            }),
+        ),
         ("version 2", Box::new(|v| v["version"] = 2.into())),
         ("upper-case org", Box::new(|v| v["org"] = "ACME".into())),
-        ("kind with a dash", Box::new(|v| v["kind"] = "snapshot-uploaded".into())),
-        ("offset time", Box::new(|v| v["recorded_at"] = "2025-06-01T09:00:05+00:00".into())),
-        ("short parent hash", Box::new(|v| v["parents"][0]["hash"] = "abcd".into())),
-        ("lock without date", Box::new(|v| v["body"]["pdf"]["retain_until"] = Value::Null)),
-        ("unknown lock mode", Box::new(|v| v["body"]["pdf"]["lock_mode"] = "WORM".into())),
-        ("upper-case digest", Box::new(|v| v["body"]["pdf"]["sha256"] = "AB".repeat(32).into())),
+        (
+            "kind with a dash",
+            Box::new(|v| v["kind"] = "snapshot-uploaded".into()),
+        ),
+        (
+            "offset time",
+            Box::new(|v| v["recorded_at"] = "2025-06-01T09:00:05+00:00".into()),
+        ),
+        (
+            "short parent hash",
+            Box::new(|v| v["parents"][0]["hash"] = "abcd".into()),
+        ),
+        (
+            "lock without date",
+            Box::new(|v| v["body"]["pdf"]["retain_until"] = Value::Null),
+        ),
+        (
+            "unknown lock mode",
+            Box::new(|v| v["body"]["pdf"]["lock_mode"] = "WORM".into()),
+        ),
+        (
+            "upper-case digest",
+            Box::new(|v| v["body"]["pdf"]["sha256"] = "AB".repeat(32).into()),
+        ),
     ];
     for (what, mutate) in mutations {
         let mut value = snapshot.clone();
@@ -69,7 +102,10 @@ fn what_the_node_schema_refuses_the_decoder_refuses() {
             // The snapshot record is checked by the bundle verifier's step 6.
             custody_verifier::snapshot::SnapshotRecord::from_body(1, &n.node().body)
                 .map(|_| n)
-                .map_err(|e| node::NodeError::InvalidMember { member: "body", reason: e.to_string() })
+                .map_err(|e| node::NodeError::InvalidMember {
+                    member: "body",
+                    reason: e.to_string(),
+                })
         });
         assert!(decoded.is_err(), "decoder accepted: {what}");
     }
@@ -82,7 +118,10 @@ fn the_manifest_the_writer_makes_validates() {
     let files = log.case_bundle("case-1", &[6], &LocalTsa::start(), &[b"%PDF-1.7 x"]);
     let validator = jsonschema::validator_for(&schema("bundle-manifest.schema.json")).unwrap();
     let manifest: Value = serde_json::from_slice(files.get("manifest.json").unwrap()).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&manifest).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     Manifest::parse(files.get("manifest.json").unwrap()).unwrap();
 }

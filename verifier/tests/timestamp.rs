@@ -24,7 +24,7 @@ const RSA_CHAIN_TSR: &[u8] = include_bytes!("../../testdata/tsa/rsa-chain.tsr");
 const RSA_CHAIN_TST: &[u8] = include_bytes!("../../testdata/tsa/rsa-chain.tst");
 const NONCRITICAL_TST: &[u8] = include_bytes!("../../testdata/tsa/noncritical-eku.tst");
 
-const POLICY: &str = "2.25.15730700005093617273058428285166598142";
+const POLICY: &str = "1.3.6.1.4.1.99999.1.1";
 
 fn anchors(pem: &[u8]) -> TrustAnchors {
     TrustAnchors::from_pem(pem).expect("anchors")

@@ -17,7 +17,9 @@ mod verify;
 pub use build::BundleBuilder;
 pub use files::BundleFiles;
 pub use manifest::{FileEntry, Manifest, Scope};
-pub use report::{CheckpointReport, NodeTime, PdfReport, TokenReport, VerifiedBundle};
+pub use report::{
+    CheckpointReport, NODE_TIMES_LIMIT, NodeTime, PdfReport, TokenReport, VerifiedBundle,
+};
 pub use verify::{Progress, VerifyOptions, verify};
 
 /// The policy OID of custody's built-in development TSA (a UUID OID under 2.25). Tokens

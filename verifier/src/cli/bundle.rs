@@ -238,18 +238,18 @@ fn print_verified(args: &BundleArgs, file_count: usize, report: &VerifiedBundle)
             report.edges_checked, report.edges_before_range
         ),
         format!(
-            "{} checkpoints signed by {}",
+            "{} checkpoint(s) signed by {}",
             report.checkpoints.len(),
             signers.into_iter().collect::<Vec<_>>().join(", ")
         ),
         "roots, inclusion and consistency proofs verified".to_owned(),
         format!(
-            "{} tokens from {}",
+            "{} token(s) from {}",
             report.tokens.len(),
             tsas.into_iter().collect::<Vec<_>>().join(", ")
         ),
         format!(
-            "{} snapshot records, {pdfs_in} PDFs included and matching",
+            "{} snapshot record(s), {pdfs_in} PDF(s) included and matching",
             report.pdfs.len()
         ),
     ];

@@ -80,13 +80,20 @@ pub const ORIGIN: &str = "custody.test/custody/acme";
 pub struct TestLog {
     pub signer: NoteSigner,
     pub nodes: Vec<EncodedNode>,
+    /// The instant `step` counts its seconds from.
+    pub start: UtcTime,
 }
 
 impl TestLog {
     pub fn new() -> Self {
+        Self::starting_at(base_time())
+    }
+
+    pub fn starting_at(start: UtcTime) -> Self {
         Self {
             signer: NoteSigner::from_seed(ORIGIN, [7; 32]).unwrap(),
             nodes: Vec::new(),
+            start,
         }
     }
 
@@ -125,7 +132,7 @@ impl TestLog {
             case_id: Some(case_id.into()),
             subject: Some("emp-1042".into()),
             parents: parents.to_vec(),
-            recorded_at: base_time().offset_seconds(second),
+            recorded_at: self.start.offset_seconds(second),
             body,
         })
     }
@@ -175,8 +182,8 @@ impl TestLog {
             Scope::Case {
                 case_id: case_id.into(),
             },
-            base_time(),
-            "tests",
+            self.exported_at(),
+            "custody tests",
         );
         let leaves = self.leaves();
         for index in self.case_closure(case_id) {
@@ -222,8 +229,8 @@ impl TestLog {
                 from_size: from,
                 to_size: to,
             },
-            base_time(),
-            "tests",
+            self.exported_at(),
+            "custody tests",
         );
         for index in from..to {
             builder
@@ -244,6 +251,14 @@ impl TestLog {
             builder.add_pdf(pdf).unwrap();
         }
         builder.finish().unwrap()
+    }
+
+    /// One minute after the last node.
+    fn exported_at(&self) -> UtcTime {
+        self.nodes
+            .last()
+            .map_or(self.start, |n| n.node().recorded_at)
+            .offset_seconds(60)
     }
 
     /// Indices of the case's nodes and all their ancestors, ascending.
