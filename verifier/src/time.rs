@@ -32,6 +32,9 @@ impl TimeParseError {
 }
 
 impl UtcTime {
+    /// 1970-01-01T00:00:00Z.
+    pub const EPOCH: UtcTime = UtcTime { secs: 0, nanos: 0 };
+
     /// The instant `secs` seconds and `nanos` nanoseconds after the Unix epoch.
     /// Returns `None` if `nanos` is not below one second.
     pub fn from_unix(secs: i64, nanos: u32) -> Option<Self> {

@@ -1,202 +1,17 @@
-//! X.509 certificates (RFC 5280) as the timestamp verifier needs them, keeping raw bytes.
-//!
-//! A [`Certificate`] owns its DER encoding and remembers where each field sits in it:
-//! the tbsCertificate that the issuer signed, names as raw DER (compared byte for byte when
-//! building chains) and as a one-line rendering for reports, validity, the public key, and
-//! the extensions a TSA certificate is judged by. [`parse_pem_certificates`] reads PEM
-//! bundles (trust anchors, out-of-band TSA certificates).
-
-mod key;
-mod montgomery;
-mod name;
-pub(crate) mod oid;
-mod pem;
+//! The Certificate and tbsCertificate structures (RFC 5280 §4.1), as ranges of the
+//! certificate's own bytes.
 
 use std::ops::Range;
 
-pub use crate::der::DerError;
-use crate::der::{self, Reader, Tlv, tag};
-use crate::time::{TimeParseError, UtcTime};
-pub use key::{DigestAlgorithm, KeyError, PublicKey, RsaKey, SignatureError, SignatureScheme};
-pub(crate) use name::render as render_name;
-
-/// Why bytes are not a certificate this verifier can read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CertificateError {
-    /// The DER structure is broken.
-    #[error("malformed certificate: {0}")]
-    Der(#[from] DerError),
-    /// A version other than v1, v2 or v3.
-    #[error("unsupported certificate version {version}")]
-    UnsupportedVersion {
-        /// The version number as encoded (0 = v1).
-        version: u64,
-    },
-    /// tbsCertificate.signature differs from Certificate.signatureAlgorithm (RFC 5280 §4.1.1.2).
-    #[error("inner and outer signature algorithms differ")]
-    AlgorithmMismatch,
-    /// notBefore or notAfter is not a valid time.
-    #[error("bad validity time: {0}")]
-    Time(#[from] TimeParseError),
-    /// An extension appears twice (RFC 5280 §4.2).
-    #[error("extension {oid} appears more than once")]
-    DuplicateExtension {
-        /// The extension OID, dotted.
-        oid: String,
-    },
-    /// An extension this verifier interprets does not decode.
-    #[error("malformed extension {oid}: {source}")]
-    Extension {
-        /// The extension OID, dotted.
-        oid: String,
-        /// The decoding failure.
-        source: DerError,
-    },
-    /// A PEM block that is not terminated or not base64.
-    #[error("PEM block {block}: {reason}")]
-    Pem {
-        /// Zero-based index of the block in the file.
-        block: usize,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// A PEM input without any `CERTIFICATE` block.
-    #[error("no PEM CERTIFICATE block found")]
-    NoCertificates,
-    /// One certificate of a PEM bundle failed.
-    #[error("certificate {index} of the PEM input: {source}")]
-    InBundle {
-        /// Zero-based index of the certificate in the file.
-        index: usize,
-        /// Why it failed.
-        source: Box<CertificateError>,
-    },
-}
-
-/// Reads every `CERTIFICATE` block of a PEM input; at least one is required.
-pub fn parse_pem_certificates(input: &[u8]) -> Result<Vec<Certificate>, CertificateError> {
-    let blocks =
-        pem::certificate_blocks(input).map_err(|(block, problem)| CertificateError::Pem {
-            block,
-            reason: match problem {
-                pem::PemProblem::Unterminated => "no END CERTIFICATE line",
-                pem::PemProblem::Base64 => "body is not base64",
-            },
-        })?;
-    if blocks.is_empty() {
-        return Err(CertificateError::NoCertificates);
-    }
-    blocks
-        .iter()
-        .enumerate()
-        .map(|(index, der)| {
-            Certificate::from_der(der).map_err(|e| CertificateError::InBundle {
-                index,
-                source: Box::new(e),
-            })
-        })
-        .collect()
-}
-
-/// An `AlgorithmIdentifier`: OID content octets and the raw parameters element, if any.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AlgorithmIdentifier<'a> {
-    /// The OID's content octets.
-    pub oid: &'a [u8],
-    /// The whole parameters element (tag included), if present.
-    pub parameters: Option<&'a [u8]>,
-}
-
-impl AlgorithmIdentifier<'_> {
-    /// The OID, dotted.
-    pub fn oid_dotted(&self) -> String {
-        der::dotted(self.oid)
-    }
-}
-
-/// A `SubjectPublicKeyInfo` as slices of the certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SubjectPublicKeyInfo<'a> {
-    /// The key algorithm and its parameters (the curve for EC keys).
-    pub algorithm: AlgorithmIdentifier<'a>,
-    /// The subjectPublicKey BIT STRING's bytes (after the unused-bits octet).
-    pub key: &'a [u8],
-}
-
-/// One extension as slices of the certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Extension<'a> {
-    /// The extnID's content octets.
-    pub oid: &'a [u8],
-    /// The critical flag.
-    pub critical: bool,
-    /// The extnValue OCTET STRING's content (the DER of the extension's own type).
-    pub value: &'a [u8],
-}
-
-/// The basicConstraints extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BasicConstraints {
-    /// Whether the subject is a CA.
-    pub ca: bool,
-    /// The pathLenConstraint, if present.
-    pub path_len: Option<u64>,
-    /// Whether the extension is marked critical.
-    pub critical: bool,
-}
-
-/// The keyUsage extension, bit `n` of `bits` being named bit `n` of RFC 5280 §4.2.1.3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyUsage {
-    /// The asserted bits: 0 digitalSignature, 1 nonRepudiation, ..., 5 keyCertSign, 6 cRLSign.
-    pub bits: u16,
-    /// Whether the extension is marked critical.
-    pub critical: bool,
-}
-
-impl KeyUsage {
-    /// digitalSignature (bit 0).
-    pub const DIGITAL_SIGNATURE: u16 = 1 << 0;
-    /// nonRepudiation / contentCommitment (bit 1).
-    pub const NON_REPUDIATION: u16 = 1 << 1;
-    /// keyCertSign (bit 5).
-    pub const KEY_CERT_SIGN: u16 = 1 << 5;
-}
-
-/// The extendedKeyUsage extension.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExtendedKeyUsage {
-    /// The KeyPurposeId OIDs (content octets), in order.
-    pub purposes: Vec<Vec<u8>>,
-    /// Whether the extension is marked critical.
-    pub critical: bool,
-}
-
-impl ExtendedKeyUsage {
-    /// Whether exactly one purpose is listed and it is id-kp-timeStamping (RFC 3161 §2.3).
-    pub fn is_time_stamping_only(&self) -> bool {
-        matches!(self.purposes.as_slice(), [only] if only.as_slice() == oid::KP_TIME_STAMPING)
-    }
-
-    /// Whether id-kp-timeStamping or anyExtendedKeyUsage is listed.
-    pub fn allows_time_stamping(&self) -> bool {
-        self.purposes.iter().any(|p| {
-            p.as_slice() == oid::KP_TIME_STAMPING || p.as_slice() == oid::ANY_EXTENDED_KEY_USAGE
-        })
-    }
-
-    /// The purposes, dotted.
-    pub fn purposes_dotted(&self) -> Vec<String> {
-        self.purposes.iter().map(|p| der::dotted(p)).collect()
-    }
-}
-
-#[derive(Clone, Debug)]
-struct ExtensionRanges {
-    oid: Range<usize>,
-    critical: bool,
-    value: Range<usize>,
-}
+use super::extensions::{
+    BasicConstraints, ExtendedKeyUsage, Extension, ExtensionRanges, KeyUsage, read_extensions,
+};
+use super::key::{KeyError, PublicKey, SignatureError, SignatureScheme};
+use super::{
+    AlgorithmIdentifier, CertificateError, SubjectPublicKeyInfo, inner, name, slice, whole,
+};
+use crate::der::{self, DerError, Reader, Tlv, tag};
+use crate::time::UtcTime;
 
 /// Where an AlgorithmIdentifier sits: the whole element, the OID content, the parameters.
 #[derive(Clone, Debug)]
@@ -229,18 +44,6 @@ pub struct Certificate {
     extended_key_usage: Option<ExtendedKeyUsage>,
     subject_key_identifier: Option<Range<usize>>,
     subject_alt_name: Option<Range<usize>>,
-}
-
-fn whole(t: &Tlv<'_>) -> Range<usize> {
-    t.offset..t.offset + t.raw.len()
-}
-
-fn inner(t: &Tlv<'_>) -> Range<usize> {
-    t.content_offset()..t.content_offset() + t.content.len()
-}
-
-fn slice(raw: &[u8], range: Range<usize>) -> &[u8] {
-    raw.get(range).unwrap_or_default()
 }
 
 /// Reads `AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }`.
@@ -320,125 +123,6 @@ fn read_tbs<'a>(tbs: &Tlv<'a>) -> Result<TbsFields<'a>, CertificateError> {
         spki,
         extensions,
     })
-}
-
-/// The extensions of one certificate: where each sits, and the ones this verifier reads.
-#[derive(Default)]
-struct ExtensionSummary {
-    entries: Vec<ExtensionRanges>,
-    basic_constraints: Option<BasicConstraints>,
-    key_usage: Option<KeyUsage>,
-    extended_key_usage: Option<ExtendedKeyUsage>,
-    subject_key_identifier: Option<Range<usize>>,
-    subject_alt_name: Option<Range<usize>>,
-}
-
-/// The only element inside `value`, which must carry tag `expected`.
-fn single<'a>(value: &Tlv<'a>, expected: u8) -> Result<Tlv<'a>, DerError> {
-    let mut reader = value.reader();
-    let element = reader.read(expected)?;
-    reader.finish()?;
-    Ok(element)
-}
-
-/// Reads `[3] EXPLICIT SEQUENCE OF Extension` and decodes the extensions used here.
-fn read_extensions(wrapper: &Tlv<'_>) -> Result<ExtensionSummary, CertificateError> {
-    let list = single(wrapper, tag::SEQUENCE)?;
-    let mut entries = list.reader();
-    let mut seen: Vec<&[u8]> = Vec::new();
-    let mut summary = ExtensionSummary::default();
-    while !entries.is_empty() {
-        let entry = entries.read(tag::SEQUENCE)?;
-        let mut fields = entry.reader();
-        let id_element = fields.read(tag::OID)?;
-        let id = id_element.oid()?;
-        let critical = fields
-            .read_optional(tag::BOOLEAN)?
-            .map(|b| b.boolean())
-            .transpose()?
-            .unwrap_or(false);
-        let value = fields.read(tag::OCTET_STRING)?;
-        fields.finish()?;
-        if seen.contains(&id.as_bytes()) {
-            return Err(CertificateError::DuplicateExtension {
-                oid: id.to_string(),
-            });
-        }
-        seen.push(id.as_bytes());
-        summary
-            .interpret(id.as_bytes(), critical, &value)
-            .map_err(|source| CertificateError::Extension {
-                oid: id.to_string(),
-                source,
-            })?;
-        summary.entries.push(ExtensionRanges {
-            oid: inner(&id_element),
-            critical,
-            value: inner(&value),
-        });
-    }
-    Ok(summary)
-}
-
-impl ExtensionSummary {
-    fn interpret(&mut self, id: &[u8], critical: bool, value: &Tlv<'_>) -> Result<(), DerError> {
-        match id {
-            oid::CE_BASIC_CONSTRAINTS => {
-                let mut fields = single(value, tag::SEQUENCE)?.reader();
-                let ca = fields
-                    .read_optional(tag::BOOLEAN)?
-                    .map(|b| b.boolean())
-                    .transpose()?
-                    .unwrap_or(false);
-                let path_len = fields
-                    .read_optional(tag::INTEGER)?
-                    .map(|i| i.small_uint())
-                    .transpose()?;
-                fields.finish()?;
-                self.basic_constraints = Some(BasicConstraints {
-                    ca,
-                    path_len,
-                    critical,
-                });
-            }
-            oid::CE_KEY_USAGE => {
-                let (_, bytes) = single(value, tag::BIT_STRING)?.named_bits()?;
-                let bits = bytes
-                    .iter()
-                    .take(2)
-                    .enumerate()
-                    .fold(0u16, |acc, (i, byte)| {
-                        acc | (0..8)
-                            .filter(|j| byte & (0x80 >> j) != 0)
-                            .fold(0u16, |a, j| a | 1 << (i * 8 + j))
-                    });
-                self.key_usage = Some(KeyUsage { bits, critical });
-            }
-            oid::CE_EXT_KEY_USAGE => {
-                let list = single(value, tag::SEQUENCE)?;
-                let mut reader = list.reader();
-                let mut purposes = Vec::new();
-                while !reader.is_empty() {
-                    purposes.push(reader.read(tag::OID)?.oid()?.as_bytes().to_vec());
-                }
-                if purposes.is_empty() {
-                    return Err(DerError::InvalidValue {
-                        kind: "ExtKeyUsageSyntax (empty)",
-                        offset: list.offset,
-                    });
-                }
-                self.extended_key_usage = Some(ExtendedKeyUsage { purposes, critical });
-            }
-            oid::CE_SUBJECT_KEY_IDENTIFIER => {
-                self.subject_key_identifier = Some(inner(&single(value, tag::OCTET_STRING)?))
-            }
-            oid::CE_SUBJECT_ALT_NAME => {
-                self.subject_alt_name = Some(inner(&single(value, tag::SEQUENCE)?))
-            }
-            _ => {}
-        }
-        Ok(())
-    }
 }
 
 impl Certificate {
@@ -660,12 +344,13 @@ impl Certificate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::x509::parse_pem_certificates;
 
-    const ROOT: &[u8] = include_bytes!("../../testdata/tsa/root-ec.crt");
-    const TSA_EC: &[u8] = include_bytes!("../../testdata/tsa/tsa-ec.crt");
-    const RSA_ROOT: &[u8] = include_bytes!("../../testdata/tsa/root-rsa.crt");
-    const CA_RSA: &[u8] = include_bytes!("../../testdata/tsa/ca-rsa.crt");
-    const TSA_RSA: &[u8] = include_bytes!("../../testdata/tsa/tsa-rsa.crt");
+    const ROOT: &[u8] = include_bytes!("../../../testdata/tsa/root-ec.crt");
+    const TSA_EC: &[u8] = include_bytes!("../../../testdata/tsa/tsa-ec.crt");
+    const RSA_ROOT: &[u8] = include_bytes!("../../../testdata/tsa/root-rsa.crt");
+    const CA_RSA: &[u8] = include_bytes!("../../../testdata/tsa/ca-rsa.crt");
+    const TSA_RSA: &[u8] = include_bytes!("../../../testdata/tsa/tsa-rsa.crt");
 
     fn one(pem_bytes: &[u8]) -> Certificate {
         let mut certs = parse_pem_certificates(pem_bytes).expect("pem");
@@ -684,25 +369,11 @@ mod tests {
             tsa.issuer(),
             "CN=Custody Test Root (ECDSA P-256), O=Custody Test, C=ZZ"
         );
-        let eku = tsa.extended_key_usage().expect("eku");
-        assert!(eku.critical && eku.is_time_stamping_only());
-        assert_eq!(eku.purposes_dotted(), ["1.3.6.1.5.5.7.3.8"]);
-        let usage = tsa.key_usage().expect("key usage");
-        assert_eq!(
-            usage.bits,
-            KeyUsage::DIGITAL_SIGNATURE | KeyUsage::NON_REPUDIATION
-        );
-        assert!(!tsa.is_ca());
-        assert!(
-            tsa.subject_key_identifier()
-                .is_some_and(|ski| ski.len() == 20)
-        );
         assert_eq!(
             tsa.public_key().map(PublicKey::describe).as_deref(),
             Ok("ecdsa-p256")
         );
         assert!(tsa.valid_at(tsa.not_before()) && !tsa.valid_at(tsa.not_after().offset_seconds(1)));
-        assert_eq!(tsa.extensions().count(), 5);
     }
 
     #[test]
@@ -760,16 +431,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_malformed_pem_and_der() {
-        assert_eq!(
-            parse_pem_certificates(b"").err(),
-            Some(CertificateError::NoCertificates)
-        );
-        let broken = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
-        assert!(matches!(
-            parse_pem_certificates(broken),
-            Err(CertificateError::InBundle { index: 0, .. })
-        ));
+    fn rejects_malformed_der() {
         let mut raw = one(ROOT).raw().to_vec();
         raw.push(0);
         assert!(matches!(

@@ -1,0 +1,96 @@
+//! The timestamping side of the store: which checkpoints still wait for an RFC 3161
+//! token, and how far stamping lags behind the log.
+//!
+//! The stamper (`crate::tsa`) reads [`PendingStamp`]s from
+//! [`Ledger::unstamped_checkpoints`](crate::Ledger::unstamped_checkpoints), asks its
+//! TSAs for tokens over each note, verifies them, and stores them with
+//! [`Ledger::record_timestamp`](crate::Ledger::record_timestamp). A checkpoint counts
+//! as stamped once it has at least one stored token.
+
+use custody_verifier::time::UtcTime;
+
+/// A signed checkpoint that has no stored timestamp token yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingStamp {
+    /// The organisation whose log the checkpoint belongs to.
+    pub org: String,
+    /// The checkpoint's tree size.
+    pub size: u64,
+    /// The exact signed note bytes, as stored (`VerifiedCheckpoint::note_text()`).
+    /// The token's imprint is computed over these bytes, never over a re-encoding.
+    pub note_text: Vec<u8>,
+    /// When the ledger stored the checkpoint (the ledger host's clock).
+    pub created_at: UtcTime,
+}
+
+/// How far timestamping lags behind one organisation's checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StampingStatus {
+    /// Number of checkpoints with no stored token.
+    pub unstamped: u64,
+    /// When the oldest unstamped checkpoint was stored, if any is unstamped.
+    pub oldest_unstamped_created_at: Option<UtcTime>,
+    /// The largest checkpoint size that has at least one token, if any.
+    pub latest_stamped_size: Option<u64>,
+}
+
+use tokio::sync::watch;
+
+use crate::{Ledger, LedgerError};
+
+impl Ledger {
+    /// Checkpoints without a stored token, oldest first across organisations, at most
+    /// `limit`.
+    ///
+    /// # Errors
+    /// A database error, or a stored note that does not parse.
+    pub async fn unstamped_checkpoints(&self, limit: usize) -> Result<Vec<PendingStamp>, LedgerError> {
+        let checkpoints = self.inner.store.unstamped(limit).await?;
+        checkpoints
+            .into_iter()
+            .map(|c| {
+                Ok(PendingStamp {
+                    note_text: c.note_text()?,
+                    org: c.org,
+                    size: c.size,
+                    created_at: c.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a verified token over checkpoint `size` of `org` (insert-only; storing the
+    /// same token again is a no-op). The caller has verified it with `custody-verifier`.
+    ///
+    /// # Errors
+    /// A database error (also for an unknown checkpoint).
+    pub async fn record_timestamp(
+        &self,
+        org: &str,
+        size: u64,
+        tsa: &str,
+        token_der: &[u8],
+        gen_time: UtcTime,
+        certs_pem: Option<&[u8]>,
+    ) -> Result<(), LedgerError> {
+        self.inner
+            .store
+            .insert_timestamp(org, size, tsa, token_der, gen_time, certs_pem)
+            .await
+    }
+
+    /// How far stamping lags behind `org`'s checkpoints.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn stamping_status(&self, org: &str) -> Result<StampingStatus, LedgerError> {
+        self.inner.store.stamping_status(org).await
+    }
+
+    /// Changes whenever this `Ledger` (any clone) stores a new checkpoint: the value counts
+    /// them. `changed().await` wakes within milliseconds. Checkpoints stored by another
+    /// process do not signal here; poll [`Ledger::unstamped_checkpoints`] as well.
+    pub fn checkpoint_signal(&self) -> watch::Receiver<u64> {
+        self.inner.checkpoints.subscribe()
+    }
+}

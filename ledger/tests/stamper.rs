@@ -1,0 +1,200 @@
+//! The stamper against a real store (SQLite in a temp directory) and local TSAs: it
+//! catches up after an outage, never stores a refused token, and one hanging TSA does
+//! not hold up another.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod tsa_support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use custody_ledger::stamper::{Stamper, StamperConfig, StampingTsa, TsaCounters};
+use custody_ledger::tsa::{DevTsa, HttpTsa, HttpTsaConfig, TsaTrust};
+use custody_ledger::{Ledger, LedgerConfig, NewNode};
+use custody_verifier::time::UtcTime;
+use custody_verifier::timestamp::{Imprint, TimestampOptions, verify_timestamp};
+use sha2::{Digest, Sha256};
+use tsa_support::{LocalTsaServer, Mode, test_anchors};
+
+const ORG: &str = "acme";
+
+fn now() -> UtcTime {
+    let since = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    UtcTime::from_unix(since.as_secs() as i64, 0).unwrap()
+}
+
+async fn ledger(dir: &tempfile::TempDir) -> Ledger {
+    let ledger = Ledger::open(LedgerConfig::sqlite_in(dir.path()))
+        .await
+        .unwrap();
+    ledger.create_org(ORG).await.unwrap();
+    ledger
+}
+
+/// Appends one node and checkpoints; returns the checkpoint's size and note text.
+async fn append_and_checkpoint(ledger: &Ledger, n: u32) -> (u64, Vec<u8>) {
+    let node = NewNode {
+        kind: "termination_detected".into(),
+        case_id: Some(format!("case-{n}")),
+        subject: Some("emp-1042".into()),
+        parents: vec![],
+        recorded_at: now(),
+        body: serde_json::Map::new(),
+        idempotency_key: None,
+    };
+    ledger.append(ORG, node).await.unwrap();
+    let checkpoint = ledger.checkpoint(ORG).await.unwrap().expect("the log grew");
+    (checkpoint.size, checkpoint.note_text().unwrap())
+}
+
+fn http(server: &LocalTsaServer, name: &str) -> StampingTsa {
+    let mut config = HttpTsaConfig::new(name, server.url());
+    config.timeout = Duration::from_millis(500);
+    StampingTsa {
+        authority: Arc::new(HttpTsa::new(config).unwrap()),
+        trust: TsaTrust::new(test_anchors()),
+        certs_pem: None,
+    }
+}
+
+fn fast() -> StamperConfig {
+    StamperConfig {
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        poll_interval: Duration::from_millis(100),
+        ..StamperConfig::default()
+    }
+}
+
+/// Waits until `org` has no unstamped checkpoint, or panics after `limit`.
+async fn wait_stamped(ledger: &Ledger, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if ledger.stamping_status(ORG).await.unwrap().unstamped == 0 {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "still unstamped after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn counters(stamper: &Stamper, index: usize) -> TsaCounters {
+    stamper.status().snapshot()[index].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stamper_catches_up_after_an_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir).await;
+    let server = LocalTsaServer::start(Mode::ServerError).await;
+    let stamper = Stamper::spawn(ledger.clone(), vec![http(&server, "local")], fast());
+
+    let (size, note) = append_and_checkpoint(&ledger, 1).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(ledger.stamping_status(ORG).await.unwrap().unstamped, 1);
+    let down = counters(&stamper, 0);
+    assert!(down.failures >= 2, "{down:?}");
+    assert!(
+        down.last_error.as_deref().unwrap().contains("500"),
+        "{down:?}"
+    );
+    // Appends go on while the TSA is down.
+    let (later, _) = append_and_checkpoint(&ledger, 2).await;
+
+    server.set_mode(Mode::OpensslEc);
+    wait_stamped(&ledger, Duration::from_secs(5)).await;
+    for size in [size, later] {
+        let tokens = ledger.timestamps(ORG, size).await.unwrap();
+        assert_eq!(tokens.len(), 1, "checkpoint {size}");
+        assert_eq!(tokens[0].tsa, "local");
+    }
+    let token = &ledger.timestamps(ORG, size).await.unwrap()[0];
+    let report = verify_timestamp(
+        &token.token_der,
+        Imprint::Data(&note),
+        &test_anchors(),
+        &[],
+        &TimestampOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.gen_time(), token.gen_time);
+    assert_eq!(counters(&stamper, 0).stamped, 2);
+    stamper.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_tokens_are_never_stored() {
+    for mode in [
+        Mode::WrongDigest,
+        Mode::NoNonce,
+        Mode::UntrustedRoot,
+        Mode::Garbage,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = ledger(&dir).await;
+        let server = LocalTsaServer::start(mode).await;
+        let stamper = Stamper::spawn(ledger.clone(), vec![http(&server, "bad")], fast());
+        let (size, _) = append_and_checkpoint(&ledger, 1).await;
+        let started = Instant::now();
+        while counters(&stamper, 0).refused < 2 {
+            assert!(started.elapsed() < Duration::from_secs(5), "{mode:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            ledger.timestamps(ORG, size).await.unwrap().is_empty(),
+            "{mode:?}"
+        );
+        assert_eq!(ledger.stamping_status(ORG).await.unwrap().unstamped, 1);
+        assert_eq!(counters(&stamper, 0).stamped, 0);
+        stamper.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_tsa_does_not_hold_up_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir).await;
+    let hanging = LocalTsaServer::start(Mode::Hang).await;
+    let good = LocalTsaServer::start(Mode::OpensslRsa).await;
+    let tsas = vec![http(&hanging, "hanging"), http(&good, "good")];
+    let stamper = Stamper::spawn(ledger.clone(), tsas, fast());
+    let (size, _) = append_and_checkpoint(&ledger, 1).await;
+    let took = wait_stamped(&ledger, Duration::from_secs(3)).await;
+    assert!(
+        took < Duration::from_millis(400),
+        "{took:?}: waited for the hanging TSA"
+    );
+    let tokens = ledger.timestamps(ORG, size).await.unwrap();
+    assert_eq!(
+        tokens.iter().map(|t| t.tsa.as_str()).collect::<Vec<_>>(),
+        ["good"]
+    );
+    stamper.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_development_tsa_stamps_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir).await;
+    let dev = DevTsa::open(dir.path()).unwrap();
+    let tsa = StampingTsa {
+        trust: dev.trust(),
+        authority: Arc::new(dev),
+        certs_pem: None,
+    };
+    let stamper = Stamper::spawn(ledger.clone(), vec![tsa], StamperConfig::default());
+    let (size, note) = append_and_checkpoint(&ledger, 1).await;
+    wait_stamped(&ledger, Duration::from_secs(3)).await;
+    let token = &ledger.timestamps(ORG, size).await.unwrap()[0];
+    assert_eq!(token.tsa, "dev");
+    let digest: [u8; 32] = Sha256::digest(&note).into();
+    let root = std::fs::read(dir.path().join("dev-tsa-root.pem")).unwrap();
+    assert!(tsa_support::openssl_verifies(
+        &token.token_der,
+        &digest,
+        &root
+    ));
+    stamper.shutdown().await;
+}

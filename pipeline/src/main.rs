@@ -1,0 +1,80 @@
+//! `custody`: the custody service.
+//!
+//! `custody serve` runs the HTTP API with its background checkpointer and stamper;
+//! `custody demo` runs a short end-to-end demonstration against an in-process server;
+//! `custody token create` issues an API token.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use custody_pipeline::auth::{self, Role};
+use custody_pipeline::config::ServeConfig;
+use custody_pipeline::{db::Database, demo, server};
+use tracing_subscriber::EnvFilter;
+
+/// The custody service: takes departing employees out of every LLM tool and proves it.
+#[derive(Debug, Parser)]
+#[command(name = "custody", version, about)]
+struct Config {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API, the checkpointer and the stamper.
+    Serve(ServeConfig),
+    /// Offboard a sample employee against an in-process server, export the evidence
+    /// bundle and verify it with the offline verifier.
+    Demo(demo::DemoArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token scoped to one organisation and role; prints the secret once.
+    Create {
+        #[command(flatten)]
+        serve: ServeConfig,
+        /// The organisation the token is confined to.
+        #[arg(long)]
+        org: String,
+        /// admin, legal or auditor.
+        #[arg(long)]
+        role: Role,
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::parse();
+    let result = match config.command {
+        Command::Serve(serve) => server::serve(serve).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Token(TokenCommand::Create { serve, org, role, name }) => create_token(&serve, &org, role, &name).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn create_token(serve: &ServeConfig, org: &str, role: Role, name: &str) -> Result<ExitCode, server::ServeError> {
+    let db = Database::open(&serve.database_url()).await?;
+    let secret = auth::issue(&db, org, role, name).await?;
+    // The secret goes to stdout for the person who asked for it, never to the log.
+    println!("{}", secret.expose());
+    Ok(ExitCode::SUCCESS)
+}
