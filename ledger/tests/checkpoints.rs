@@ -42,10 +42,12 @@ async fn checkpoints_are_signed_only_when_the_log_grew(db: Db) {
 async fn racing_ledgers_never_sign_a_fork(db: Db) {
     let t = TestLedger::with_org(db).await;
     let ledgers = [t.ledger.clone(), t.another().await];
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut appenders = tokio::task::JoinSet::new();
     let mut tasks = tokio::task::JoinSet::new();
     for (n, ledger) in ledgers.iter().enumerate() {
         let appender = ledger.clone();
-        tasks.spawn(async move {
+        appenders.spawn(async move {
             for i in 0..40 {
                 let batch = (0..3).map(|j| node("step", None, &[], (n * 1000 + i * 3 + j) as i64)).collect();
                 appender.append_batch(ORG, batch).await.unwrap();
@@ -53,14 +55,19 @@ async fn racing_ledgers_never_sign_a_fork(db: Db) {
         });
         for _ in 0..2 {
             let signer = ledger.clone();
+            let done = done.clone();
             tasks.spawn(async move {
-                for _ in 0..60 {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
                     signer.checkpoint(ORG).await.unwrap();
-                    tokio::task::yield_now().await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             });
         }
     }
+    while let Some(result) = appenders.join_next().await {
+        result.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
     while let Some(result) = tasks.join_next().await {
         result.unwrap();
     }
