@@ -93,13 +93,14 @@ fn report(label: &str, mut latencies: Vec<Duration>) {
     latencies.sort();
     let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
     let mean = latencies.iter().sum::<Duration>() / latencies.len() as u32;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{label}: n={} mean={:.0?} p50={:.0?} p95={:.0?} max={:.0?}",
+        "{label}: n={} mean={:.1} ms p50={:.1} ms p95={:.1} ms max={:.1} ms",
         latencies.len(),
-        mean,
-        pick(0.5),
-        pick(0.95),
-        pick(1.0)
+        ms(mean),
+        ms(pick(0.5)),
+        ms(pick(0.95)),
+        ms(pick(1.0))
     );
 }
 

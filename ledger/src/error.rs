@@ -77,7 +77,9 @@ pub enum AppendError {
         source: NodeError,
     },
     /// A parent index names no node of the organisation's log (yet).
-    #[error("node {position} of the batch names parent {parent_index}, but the log holds {log_size} nodes")]
+    #[error(
+        "node {position} of the batch names parent {parent_index}, but the log holds {log_size} nodes"
+    )]
     UnknownParent {
         /// Position in the batch.
         position: usize,
@@ -87,7 +89,11 @@ pub enum AppendError {
         log_size: u64,
     },
     /// A parent's listed hash is not the leaf hash stored at its index.
-    #[error("node {position} of the batch names parent {parent_index} with hash {}, but its leaf hash is {}", hex::encode(listed), hex::encode(stored))]
+    #[error(
+        "node {position} of the batch names parent {parent_index} with hash {}, but its leaf hash is {}",
+        hex::encode(listed),
+        hex::encode(stored)
+    )]
     ParentHashMismatch {
         /// Position in the batch.
         position: usize,
@@ -193,7 +199,9 @@ pub enum ExportError {
         waiting: u64,
     },
     /// A range export's end (or start) is not a checkpoint with a token.
-    #[error("checkpoint {size} of `{org}` is not a timestamped checkpoint ({waiting} waiting for a TSA)")]
+    #[error(
+        "checkpoint {size} of `{org}` is not a timestamped checkpoint ({waiting} waiting for a TSA)"
+    )]
     CheckpointNotStamped {
         /// The organisation.
         org: String,

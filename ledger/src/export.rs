@@ -37,9 +37,12 @@ impl Ledger {
         org: &str,
         size: u64,
     ) -> Result<(), LedgerError> {
-        let checkpoint = self.checkpoint_at(org, size).await?.ok_or_else(|| LedgerError::NotFound {
-            what: format!("checkpoint {size} of `{org}`"),
-        })?;
+        let checkpoint =
+            self.checkpoint_at(org, size)
+                .await?
+                .ok_or_else(|| LedgerError::NotFound {
+                    what: format!("checkpoint {size} of `{org}`"),
+                })?;
         builder.add_checkpoint(size, &checkpoint.note)?;
         for (n, token) in (0u32..).zip(self.timestamps(org, size).await?) {
             builder.add_timestamp(size, n, &token.token_der, token.certs_pem.as_deref())?;
@@ -88,7 +91,8 @@ impl Ledger {
         }
         let sizes: Vec<u64> = sizes.into_iter().collect();
         for size in &sizes {
-            self.add_stamped_checkpoint(&mut builder, org, *size).await?;
+            self.add_stamped_checkpoint(&mut builder, org, *size)
+                .await?;
         }
         for pair in sizes.windows(2) {
             let proof = self.consistency_proof(org, pair[0], pair[1]).await?;
@@ -128,7 +132,11 @@ impl Ledger {
         if from_size >= to_size {
             return Err(ExportError::EmptyRange { from_size, to_size }.into());
         }
-        let ends: &[u64] = if from_size == 0 { &[to_size] } else { &[from_size, to_size] };
+        let ends: &[u64] = if from_size == 0 {
+            &[to_size]
+        } else {
+            &[from_size, to_size]
+        };
         for size in ends {
             if self.timestamps(org, *size).await?.is_empty() {
                 return Err(ExportError::CheckpointNotStamped {
@@ -151,7 +159,8 @@ impl Ledger {
             builder.add_consistency(from_size, to_size, &proof)?;
         }
         for size in ends {
-            self.add_stamped_checkpoint(&mut builder, org, *size).await?;
+            self.add_stamped_checkpoint(&mut builder, org, *size)
+                .await?;
         }
         if let Some(source) = pdfs {
             add_pdfs(&mut builder, &nodes, source)?;
@@ -160,7 +169,12 @@ impl Ledger {
     }
 
     /// Nodes with indices `from..to`, in order.
-    async fn nodes_in(&self, org: &str, from: u64, to: u64) -> Result<Vec<StoredNode>, LedgerError> {
+    async fn nodes_in(
+        &self,
+        org: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<StoredNode>, LedgerError> {
         let mut nodes = Vec::new();
         let mut filter = NodeFilter {
             after_index: from.checked_sub(1),
@@ -192,10 +206,10 @@ fn add_pdfs(
         let Some(digest) = snapshot_digest(&node.bytes) else {
             continue;
         };
-        if seen.insert(digest) {
-            if let Some(pdf) = source(&digest) {
-                builder.add_pdf(&pdf)?;
-            }
+        if seen.insert(digest)
+            && let Some(pdf) = source(&digest)
+        {
+            builder.add_pdf(&pdf)?;
         }
     }
     Ok(())
@@ -208,13 +222,15 @@ fn snapshot_digest(bytes: &[u8]) -> Option<Hash> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 mod tests {
     use super::*;
 
     #[test]
     fn reads_the_snapshot_digest() {
         let digest = "ab".repeat(32);
-        let node = format!(r#"{{"body":{{"pdf":{{"sha256":"{digest}"}}}},"kind":"snapshot_uploaded"}}"#);
+        let node =
+            format!(r#"{{"body":{{"pdf":{{"sha256":"{digest}"}}}},"kind":"snapshot_uploaded"}}"#);
         assert_eq!(snapshot_digest(node.as_bytes()), Some([0xab; 32]));
         assert_eq!(snapshot_digest(br#"{"body":{}}"#), None);
     }

@@ -75,6 +75,7 @@ fn generate(path: &Path) -> Result<(), KeyError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 mod tests {
     use super::*;
 
@@ -89,10 +90,15 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(key_path(&config, "acme")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(key_path(&config, "acme"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(!format!("{first:?}").contains(&hex::encode(std::fs::read(key_path(&config, "acme")).unwrap())));
+        assert!(!format!("{first:?}").contains(&hex::encode(
+            std::fs::read(key_path(&config, "acme")).unwrap()
+        )));
     }
 
     #[test]

@@ -130,7 +130,13 @@ impl Ledger {
 
     /// `org`'s signer, loaded once and checked against the key its log was created with.
     pub(crate) async fn checked_signer(&self, org: &str) -> Result<Arc<NoteSigner>, LedgerError> {
-        if let Some(signer) = self.inner.signers.read().ok().and_then(|m| m.get(org).cloned()) {
+        if let Some(signer) = self
+            .inner
+            .signers
+            .read()
+            .ok()
+            .and_then(|m| m.get(org).cloned())
+        {
             return Ok(signer);
         }
         let info = self.org_info(org).await?;
@@ -171,7 +177,10 @@ impl Ledger {
         org: &str,
         nodes: Vec<NewNode>,
     ) -> Result<Vec<Appended>, LedgerError> {
-        self.inner.store.append(org, nodes, &self.inner.frontiers).await
+        self.inner
+            .store
+            .append(org, nodes, &self.inner.frontiers)
+            .await
     }
 
     /// The number of nodes in `org`'s log.
@@ -206,7 +215,11 @@ impl Ledger {
     ///
     /// # Errors
     /// [`LedgerError::Database`].
-    pub async fn case_nodes(&self, org: &str, case_id: &str) -> Result<Vec<StoredNode>, LedgerError> {
+    pub async fn case_nodes(
+        &self,
+        org: &str,
+        case_id: &str,
+    ) -> Result<Vec<StoredNode>, LedgerError> {
         self.inner.store.case_closure(org, case_id).await
     }
 
@@ -230,7 +243,11 @@ impl Ledger {
     ///
     /// # Errors
     /// [`LedgerError::Database`].
-    pub async fn nodes(&self, org: &str, filter: &NodeFilter) -> Result<Vec<StoredNode>, LedgerError> {
+    pub async fn nodes(
+        &self,
+        org: &str,
+        filter: &NodeFilter,
+    ) -> Result<Vec<StoredNode>, LedgerError> {
         self.inner.store.nodes(org, filter).await
     }
 

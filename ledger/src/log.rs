@@ -103,10 +103,18 @@ impl Ledger {
     ///
     /// # Errors
     /// [`LedgerError::NotFound`] without such a checkpoint; as [`Ledger::inclusion_proof`].
-    pub async fn tlog_proof(&self, org: &str, index: u64, size: u64) -> Result<TlogProof, LedgerError> {
-        let checkpoint = self.checkpoint_at(org, size).await?.ok_or_else(|| LedgerError::NotFound {
-            what: format!("checkpoint {size} of `{org}`"),
-        })?;
+    pub async fn tlog_proof(
+        &self,
+        org: &str,
+        index: u64,
+        size: u64,
+    ) -> Result<TlogProof, LedgerError> {
+        let checkpoint =
+            self.checkpoint_at(org, size)
+                .await?
+                .ok_or_else(|| LedgerError::NotFound {
+                    what: format!("checkpoint {size} of `{org}`"),
+                })?;
         Ok(TlogProof {
             extra: None,
             index,
@@ -158,7 +166,10 @@ impl Ledger {
     ///
     /// # Errors
     /// A database error.
-    pub async fn latest_checkpoint(&self, org: &str) -> Result<Option<StoredCheckpoint>, LedgerError> {
+    pub async fn latest_checkpoint(
+        &self,
+        org: &str,
+    ) -> Result<Option<StoredCheckpoint>, LedgerError> {
         self.inner.store.latest_checkpoint(org).await
     }
 
@@ -186,7 +197,11 @@ impl Ledger {
     ///
     /// # Errors
     /// A database error.
-    pub async fn timestamps(&self, org: &str, size: u64) -> Result<Vec<StoredTimestamp>, LedgerError> {
+    pub async fn timestamps(
+        &self,
+        org: &str,
+        size: u64,
+    ) -> Result<Vec<StoredTimestamp>, LedgerError> {
         self.inner.store.timestamps(org, size).await
     }
 }

@@ -44,7 +44,10 @@ impl Ledger {
     ///
     /// # Errors
     /// A database error, or a stored note that does not parse.
-    pub async fn unstamped_checkpoints(&self, limit: usize) -> Result<Vec<PendingStamp>, LedgerError> {
+    pub async fn unstamped_checkpoints(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<PendingStamp>, LedgerError> {
         let checkpoints = self.inner.store.unstamped(limit).await?;
         checkpoints
             .into_iter()

@@ -69,7 +69,7 @@ fn split_point(n: u64) -> u64 {
 /// The RFC 6962 hash of leaves `[start, end)`, `start < end`.
 pub fn range_hash(start: u64, end: u64, src: &mut dyn Subtrees) -> Hash {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         let level = n.trailing_zeros();
         return src.get(SubtreeId {
             level,
@@ -116,7 +116,14 @@ pub fn consistency_proof(old: u64, new: u64, src: &mut dyn Subtrees) -> Vec<Hash
     proof
 }
 
-fn subproof(m: u64, start: u64, end: u64, whole: bool, src: &mut dyn Subtrees, out: &mut Vec<Hash>) {
+fn subproof(
+    m: u64,
+    start: u64,
+    end: u64,
+    whole: bool,
+    src: &mut dyn Subtrees,
+    out: &mut Vec<Hash>,
+) {
     let n = end - start;
     if m == n {
         if !whole {
@@ -194,6 +201,7 @@ impl Frontier {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 mod tests {
     use super::*;
     use custody_verifier::merkle::{self, leaf_hash};

@@ -21,21 +21,41 @@ both_engines!(
 async fn checkpoints_are_signed_only_when_the_log_grew(db: Db) {
     let t = TestLedger::with_org(db).await;
     let l = &t.ledger;
-    assert!(l.checkpoint(ORG).await.unwrap().is_none(), "an empty log has no checkpoint");
-    let a = l.append(ORG, node("termination_detected", Some("c-1"), &[], 0)).await.unwrap();
-    let b = l.append(ORG, node("lockout_requested", Some("c-1"), &[a.parent_ref()], 1)).await.unwrap();
+    assert!(
+        l.checkpoint(ORG).await.unwrap().is_none(),
+        "an empty log has no checkpoint"
+    );
+    let a = l
+        .append(ORG, node("termination_detected", Some("c-1"), &[], 0))
+        .await
+        .unwrap();
+    let b = l
+        .append(
+            ORG,
+            node("lockout_requested", Some("c-1"), &[a.parent_ref()], 1),
+        )
+        .await
+        .unwrap();
     let first = l.checkpoint(ORG).await.unwrap().unwrap();
     assert_eq!(first.size, 2);
-    assert!(l.checkpoint(ORG).await.unwrap().is_none(), "no growth, no checkpoint");
+    assert!(
+        l.checkpoint(ORG).await.unwrap().is_none(),
+        "no growth, no checkpoint"
+    );
     let key = l.verifier_key(ORG).await.unwrap();
     let verified = verify_checkpoint(&first.note, &[key]).unwrap();
     assert_eq!(verified.checkpoint().origin, "custody.test/custody/acme");
-    assert_eq!(verified.checkpoint().root, merkle::root_from_leaves(&[a.leaf_hash, b.leaf_hash]));
+    assert_eq!(
+        verified.checkpoint().root,
+        merkle::root_from_leaves(&[a.leaf_hash, b.leaf_hash])
+    );
     assert_eq!(first.note_text().unwrap(), verified.note_text());
     assert_eq!(l.latest_checkpoint(ORG).await.unwrap().unwrap(), first);
     assert_eq!(l.checkpoint_at(ORG, 2).await.unwrap().unwrap(), first);
     let proof = l.tlog_proof(ORG, 0, 2).await.unwrap();
-    proof.verify(&a.leaf_hash, &[l.verifier_key(ORG).await.unwrap()]).unwrap();
+    proof
+        .verify(&a.leaf_hash, &[l.verifier_key(ORG).await.unwrap()])
+        .unwrap();
 }
 
 /// Two ledgers (two pools, two caches) append and checkpoint the same log concurrently.
@@ -49,7 +69,9 @@ async fn racing_ledgers_never_sign_a_fork(db: Db) {
         let appender = ledger.clone();
         appenders.spawn(async move {
             for i in 0..40 {
-                let batch = (0..3).map(|j| node("step", None, &[], (n * 1000 + i * 3 + j) as i64)).collect();
+                let batch = (0..3)
+                    .map(|j| node("step", None, &[], (n * 1000 + i * 3 + j) as i64))
+                    .collect();
                 appender.append_batch(ORG, batch).await.unwrap();
             }
         });
@@ -83,14 +105,23 @@ async fn check_no_fork(ledger: &Ledger) {
     }
     let key = ledger.verifier_key(ORG).await.unwrap();
     let checkpoints = ledger.checkpoints(ORG).await.unwrap();
-    assert!(checkpoints.len() >= 2, "expected several checkpoints, got {}", checkpoints.len());
+    assert!(
+        checkpoints.len() >= 2,
+        "expected several checkpoints, got {}",
+        checkpoints.len()
+    );
     assert_eq!(checkpoints.last().unwrap().size, size);
     let mut previous: Option<(u64, merkle::Hash)> = None;
     for stored in &checkpoints {
         let verified = verify_checkpoint(&stored.note, std::slice::from_ref(&key)).unwrap();
         let c = verified.checkpoint();
         assert_eq!((c.size, c.root), (stored.size, stored.root));
-        assert_eq!(c.root, merkle::root_from_leaves(&leaves[..c.size as usize]), "checkpoint {}", c.size);
+        assert_eq!(
+            c.root,
+            merkle::root_from_leaves(&leaves[..c.size as usize]),
+            "checkpoint {}",
+            c.size
+        );
         if let Some((old, old_root)) = previous {
             assert!(old < c.size, "sizes strictly increase");
             let proof = ledger.consistency_proof(ORG, old, c.size).await.unwrap();
@@ -104,16 +135,31 @@ async fn the_checkpointer_covers_appends_and_signals(db: Db) {
     let t = TestLedger::with_org(db).await;
     let mut signal = t.ledger.checkpoint_signal();
     let checkpointer = Checkpointer::spawn_every(t.ledger.clone(), Duration::from_millis(50));
-    let appended = t.ledger.append(ORG, node("termination_detected", Some("c-1"), &[], 0)).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), signal.changed()).await.unwrap().unwrap();
+    let appended = t
+        .ledger
+        .append(ORG, node("termination_detected", Some("c-1"), &[], 0))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), signal.changed())
+        .await
+        .unwrap()
+        .unwrap();
     let covered = eventually(Duration::from_secs(5), async || {
-        t.ledger.latest_checkpoint(ORG).await.unwrap().is_some_and(|c| c.size > appended.index)
+        t.ledger
+            .latest_checkpoint(ORG)
+            .await
+            .unwrap()
+            .is_some_and(|c| c.size > appended.index)
     })
     .await;
     assert!(covered);
     let before = t.ledger.checkpoints(ORG).await.unwrap().len();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(t.ledger.checkpoints(ORG).await.unwrap().len(), before, "no growth, no new checkpoint");
+    assert_eq!(
+        t.ledger.checkpoints(ORG).await.unwrap().len(),
+        before,
+        "no growth, no new checkpoint"
+    );
     checkpointer.shutdown().await;
 }
 
@@ -122,7 +168,14 @@ async fn stamping_queue_and_status(db: Db) {
     let l = &t.ledger;
     l.create_org("globex").await.unwrap();
     let status = l.stamping_status(ORG).await.unwrap();
-    assert_eq!((status.unstamped, status.oldest_unstamped_created_at, status.latest_stamped_size), (0, None, None));
+    assert_eq!(
+        (
+            status.unstamped,
+            status.oldest_unstamped_created_at,
+            status.latest_stamped_size
+        ),
+        (0, None, None)
+    );
     l.append(ORG, node("a", None, &[], 0)).await.unwrap();
     let first = l.checkpoint(ORG).await.unwrap().unwrap();
     l.append("globex", node("a", None, &[], 0)).await.unwrap();
@@ -131,7 +184,11 @@ async fn stamping_queue_and_status(db: Db) {
     l.checkpoint(ORG).await.unwrap().unwrap();
     let pending = l.unstamped_checkpoints(10).await.unwrap();
     let order: Vec<(&str, u64)> = pending.iter().map(|p| (p.org.as_str(), p.size)).collect();
-    assert_eq!(order, vec![(ORG, 1), ("globex", 1), (ORG, 2)], "oldest first, across orgs");
+    assert_eq!(
+        order,
+        vec![(ORG, 1), ("globex", 1), (ORG, 2)],
+        "oldest first, across orgs"
+    );
     assert_eq!(pending[0].note_text, first.note_text().unwrap());
     assert_eq!(l.unstamped_checkpoints(1).await.unwrap().len(), 1);
     let status = l.stamping_status(ORG).await.unwrap();
@@ -140,14 +197,31 @@ async fn stamping_queue_and_status(db: Db) {
     let tsa = LocalTsa::start();
     let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&pending[2].note_text).into();
     let (token, gen_time) = tsa.stamp(&digest);
-    l.record_timestamp(ORG, 2, "local", &token, gen_time, Some(b"-----BEGIN CERTIFICATE-----\n")).await.unwrap();
-    l.record_timestamp(ORG, 2, "local", &token, gen_time, None).await.unwrap();
+    l.record_timestamp(
+        ORG,
+        2,
+        "local",
+        &token,
+        gen_time,
+        Some(b"-----BEGIN CERTIFICATE-----\n"),
+    )
+    .await
+    .unwrap();
+    l.record_timestamp(ORG, 2, "local", &token, gen_time, None)
+        .await
+        .unwrap();
     let status = l.stamping_status(ORG).await.unwrap();
     assert_eq!((status.unstamped, status.latest_stamped_size), (1, Some(2)));
     let stored = l.timestamps(ORG, 2).await.unwrap();
     assert_eq!(stored.len(), 1, "the same token is stored once");
-    assert_eq!((stored[0].token_der.as_slice(), stored[0].gen_time), (token.as_slice(), gen_time));
-    assert_eq!(stored[0].certs_pem.as_deref(), Some(&b"-----BEGIN CERTIFICATE-----\n"[..]));
+    assert_eq!(
+        (stored[0].token_der.as_slice(), stored[0].gen_time),
+        (token.as_slice(), gen_time)
+    );
+    assert_eq!(
+        stored[0].certs_pem.as_deref(),
+        Some(&b"-----BEGIN CERTIFICATE-----\n"[..])
+    );
     tsa.stamp_pending(l).await;
     assert!(l.unstamped_checkpoints(10).await.unwrap().is_empty());
 }

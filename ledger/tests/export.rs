@@ -42,11 +42,27 @@ fn sample_pdf() -> Vec<u8> {
 /// A case spread over two stamped checkpoints, with an ancestor outside the case and a
 /// node of another case in between.
 async fn two_checkpoint_case(l: &Ledger, tsa: &LocalTsa) {
-    let policy = l.append(ORG, node("policy_set", None, &[], 0)).await.unwrap();
-    let trigger = l.append(ORG, node("termination_detected", Some("c-1"), &[policy.parent_ref()], 1)).await.unwrap();
+    let policy = l
+        .append(ORG, node("policy_set", None, &[], 0))
+        .await
+        .unwrap();
+    let trigger = l
+        .append(
+            ORG,
+            node(
+                "termination_detected",
+                Some("c-1"),
+                &[policy.parent_ref()],
+                1,
+            ),
+        )
+        .await
+        .unwrap();
     l.checkpoint(ORG).await.unwrap().unwrap();
     tsa.stamp_pending(l).await;
-    l.append(ORG, node("termination_detected", Some("c-2"), &[], 2)).await.unwrap();
+    l.append(ORG, node("termination_detected", Some("c-2"), &[], 2))
+        .await
+        .unwrap();
     let pdf = sample_pdf();
     let mut snapshot = node("snapshot_uploaded", Some("c-1"), &[trigger.parent_ref()], 3);
     snapshot.body = body(json!({"snapshot_id": "snap-1", "pdf": {
@@ -54,7 +70,12 @@ async fn two_checkpoint_case(l: &Ledger, tsa: &LocalTsa) {
         "object_key": "offboarding-snapshots/acme/emp-1042/2025-06-01T09:00:03Z.pdf",
         "version_id": null, "lock_mode": "NONE", "retain_until": null}}));
     let snap = l.append(ORG, snapshot).await.unwrap();
-    l.append(ORG, node("provider_revoked", Some("c-1"), &[snap.parent_ref()], 4)).await.unwrap();
+    l.append(
+        ORG,
+        node("provider_revoked", Some("c-1"), &[snap.parent_ref()], 4),
+    )
+    .await
+    .unwrap();
     l.checkpoint(ORG).await.unwrap().unwrap();
     tsa.stamp_pending(l).await;
 }
@@ -65,11 +86,26 @@ async fn case_bundles_verify_and_tampering_is_caught(db: Db) {
     two_checkpoint_case(&t.ledger, &tsa).await;
     let key = t.ledger.verifier_key(ORG).await.unwrap();
     let pdf = sample_pdf();
-    let source = |digest: &Hash| (*digest == <[u8; 32]>::from(Sha256::digest(&pdf))).then(|| pdf.clone());
-    let files = t.ledger.export_case(ORG, "c-1", Some(&source)).await.unwrap();
+    let source =
+        |digest: &Hash| (*digest == <[u8; 32]>::from(Sha256::digest(&pdf))).then(|| pdf.clone());
+    let files = t
+        .ledger
+        .export_case(ORG, "c-1", Some(&source))
+        .await
+        .unwrap();
     let report = check(&files, &key).unwrap();
-    assert_eq!(report.node_count, 4, "case nodes and the ancestor outside the case");
-    assert_eq!(report.checkpoints.iter().map(|c| c.size).collect::<Vec<_>>(), vec![2, 5]);
+    assert_eq!(
+        report.node_count, 4,
+        "case nodes and the ancestor outside the case"
+    );
+    assert_eq!(
+        report
+            .checkpoints
+            .iter()
+            .map(|c| c.size)
+            .collect::<Vec<_>>(),
+        vec![2, 5]
+    );
     assert!(report.unstamped_nodes.is_empty());
     assert_eq!(report.pdfs.len(), 1);
     assert!(files.get("consistency/2-5.hashes").is_some());
@@ -77,14 +113,21 @@ async fn case_bundles_verify_and_tampering_is_caught(db: Db) {
     check(&t.ledger.export_case(ORG, "c-1", None).await.unwrap(), &key).unwrap();
     // Any single-byte change to a node, proof, checkpoint or token is caught, even when
     // the forger also rewrites the manifest's digests.
-    let paths: Vec<String> = files.iter().map(|(p, _)| p.to_owned()).filter(|p| p != "manifest.json").collect();
+    let paths: Vec<String> = files
+        .iter()
+        .map(|(p, _)| p.to_owned())
+        .filter(|p| p != "manifest.json")
+        .collect();
     for path in paths {
         let len = files.get(&path).unwrap().len();
         for offset in (0..len).step_by((len / 6).max(1)) {
             let mut forged = files.clone();
             forged.get_mut(&path).unwrap()[offset] ^= 0x01;
             reseal(&mut forged);
-            assert!(check(&forged, &key).is_err(), "a flipped byte {offset} of {path} was accepted");
+            assert!(
+                check(&forged, &key).is_err(),
+                "a flipped byte {offset} of {path} was accepted"
+            );
         }
     }
 }
@@ -95,7 +138,15 @@ fn reseal(files: &mut BundleFiles) {
     manifest.files = files
         .iter()
         .filter(|(p, _)| *p != "manifest.json")
-        .map(|(p, b)| (p.to_owned(), FileEntry { sha256: hex::encode(Sha256::digest(b)), size: b.len() as u64 }))
+        .map(|(p, b)| {
+            (
+                p.to_owned(),
+                FileEntry {
+                    sha256: hex::encode(Sha256::digest(b)),
+                    size: b.len() as u64,
+                },
+            )
+        })
         .collect();
     *files.get_mut("manifest.json").unwrap() = manifest.to_bytes();
 }
@@ -103,22 +154,55 @@ fn reseal(files: &mut BundleFiles) {
 async fn unstamped_nodes_make_export_wait(db: Db) {
     let t = TestLedger::with_org(db).await;
     let l = &t.ledger;
-    let root = l.append(ORG, node("termination_detected", Some("c-1"), &[], 0)).await.unwrap();
+    let root = l
+        .append(ORG, node("termination_detected", Some("c-1"), &[], 0))
+        .await
+        .unwrap();
     l.checkpoint(ORG).await.unwrap().unwrap();
     let err = l.export_case(ORG, "c-1", None).await.unwrap_err();
     assert!(
-        matches!(err, LedgerError::Export(ExportError::NotYetStamped { index: 0, waiting: 1, .. })),
+        matches!(
+            err,
+            LedgerError::Export(ExportError::NotYetStamped {
+                index: 0,
+                waiting: 1,
+                ..
+            })
+        ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("1 checkpoint(s) of `acme` are waiting for a TSA"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("1 checkpoint(s) of `acme` are waiting for a TSA"),
+        "{err}"
+    );
     let tsa = LocalTsa::start();
     tsa.stamp_pending(l).await;
-    l.append(ORG, node("lockout_requested", Some("c-1"), &[root.parent_ref()], 1)).await.unwrap();
+    l.append(
+        ORG,
+        node("lockout_requested", Some("c-1"), &[root.parent_ref()], 1),
+    )
+    .await
+    .unwrap();
     let err = l.export_case(ORG, "c-1", None).await.unwrap_err();
-    assert!(matches!(err, LedgerError::Export(ExportError::NotYetStamped { index: 1, waiting: 0, .. })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            LedgerError::Export(ExportError::NotYetStamped {
+                index: 1,
+                waiting: 0,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     l.checkpoint(ORG).await.unwrap().unwrap();
     tsa.stamp_pending(l).await;
-    check(&l.export_case(ORG, "c-1", None).await.unwrap(), &l.verifier_key(ORG).await.unwrap()).unwrap();
+    check(
+        &l.export_case(ORG, "c-1", None).await.unwrap(),
+        &l.verifier_key(ORG).await.unwrap(),
+    )
+    .unwrap();
     assert!(matches!(
         l.export_case(ORG, "c-404", None).await,
         Err(LedgerError::Export(ExportError::EmptyCase { .. }))
@@ -138,7 +222,23 @@ async fn range_bundles_verify(db: Db) {
     l.append(ORG, node("x", None, &[], 9)).await.unwrap();
     l.checkpoint(ORG).await.unwrap().unwrap();
     let err = l.export_range(ORG, 2, 6, None).await.unwrap_err();
-    assert!(matches!(err, LedgerError::Export(ExportError::CheckpointNotStamped { size: 6, waiting: 1, .. })), "{err:?}");
-    assert!(matches!(l.export_range(ORG, 3, 5, None).await, Err(LedgerError::Export(_))));
-    assert!(matches!(l.export_range(ORG, 5, 5, None).await, Err(LedgerError::Export(ExportError::EmptyRange { .. }))));
+    assert!(
+        matches!(
+            err,
+            LedgerError::Export(ExportError::CheckpointNotStamped {
+                size: 6,
+                waiting: 1,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        l.export_range(ORG, 3, 5, None).await,
+        Err(LedgerError::Export(_))
+    ));
+    assert!(matches!(
+        l.export_range(ORG, 5, 5, None).await,
+        Err(LedgerError::Export(ExportError::EmptyRange { .. }))
+    ));
 }

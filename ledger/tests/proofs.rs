@@ -14,8 +14,17 @@ async fn grow(t: &TestLedger, size: u64, batches: &[usize]) -> Vec<Hash> {
     let mut sizes = batches.iter().cycle();
     while (leaves.len() as u64) < size {
         let want = (*sizes.next().unwrap()).min(size as usize - leaves.len());
-        let batch = (0..want).map(|i| node("step", None, &[], (leaves.len() + i) as i64)).collect();
-        leaves.extend(t.ledger.append_batch(ORG, batch).await.unwrap().iter().map(|a| a.leaf_hash));
+        let batch = (0..want)
+            .map(|i| node("step", None, &[], (leaves.len() + i) as i64))
+            .collect();
+        leaves.extend(
+            t.ledger
+                .append_batch(ORG, batch)
+                .await
+                .unwrap()
+                .iter()
+                .map(|a| a.leaf_hash),
+        );
     }
     leaves
 }
@@ -46,7 +55,11 @@ async fn check(db: Db, size: u64, probes: Vec<(u64, u64, u64)>, batches: Vec<usi
 }
 
 fn run(db: Db, size: u64, probes: Vec<(u64, u64, u64)>, batches: Vec<usize>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(check(db, size, probes, batches));
 }
 
@@ -80,8 +93,23 @@ async fn sizes_beyond_the_log_are_refused(db: Db) {
     grow(&t, 5, &[5]).await;
     let l = &t.ledger;
     assert_eq!(l.root(ORG, 0).await.unwrap(), merkle::empty_root());
-    assert!(matches!(l.root(ORG, 6).await, Err(LedgerError::Range(RangeError::SizeBeyondLog { size: 6, log_size: 5 }))));
-    assert!(matches!(l.inclusion_proof(ORG, 5, 5).await, Err(LedgerError::Range(RangeError::IndexOutsideTree { .. }))));
-    assert!(matches!(l.consistency_proof(ORG, 0, 5).await, Err(LedgerError::Range(RangeError::BadConsistencySizes { .. }))));
-    assert!(matches!(l.consistency_proof(ORG, 3, 2).await, Err(LedgerError::Range(_))));
+    assert!(matches!(
+        l.root(ORG, 6).await,
+        Err(LedgerError::Range(RangeError::SizeBeyondLog {
+            size: 6,
+            log_size: 5
+        }))
+    ));
+    assert!(matches!(
+        l.inclusion_proof(ORG, 5, 5).await,
+        Err(LedgerError::Range(RangeError::IndexOutsideTree { .. }))
+    ));
+    assert!(matches!(
+        l.consistency_proof(ORG, 0, 5).await,
+        Err(LedgerError::Range(RangeError::BadConsistencySizes { .. }))
+    ));
+    assert!(matches!(
+        l.consistency_proof(ORG, 3, 2).await,
+        Err(LedgerError::Range(_))
+    ));
 }

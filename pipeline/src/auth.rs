@@ -45,7 +45,9 @@ impl FromStr for Role {
             "admin" => Ok(Role::Admin),
             "legal" => Ok(Role::Legal),
             "auditor" => Ok(Role::Auditor),
-            other => Err(AuthError::UnknownRole { role: other.to_owned() }),
+            other => Err(AuthError::UnknownRole {
+                role: other.to_owned(),
+            }),
         }
     }
 }
@@ -104,7 +106,12 @@ fn hash(secret: &str) -> Vec<u8> {
 }
 
 /// Issues a token for `org` with `role`; returns the secret (shown once).
-pub async fn issue(db: &Database, org: &str, role: Role, name: &str) -> Result<TokenSecret, AuthError> {
+pub async fn issue(
+    db: &Database,
+    org: &str,
+    role: Role,
+    name: &str,
+) -> Result<TokenSecret, AuthError> {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).map_err(|e| AuthError::Database(sqlx::Error::Io(e.into())))?;
     let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
@@ -112,25 +119,42 @@ pub async fn issue(db: &Database, org: &str, role: Role, name: &str) -> Result<T
         .map(|t| t.to_string())
         .unwrap_or_default();
     match db {
-        Database::Sqlite(pool) => insert_sqlite(pool, &hash(&secret), org, role, name, &now).await?,
+        Database::Sqlite(pool) => {
+            insert_sqlite(pool, &hash(&secret), org, role, name, &now).await?
+        }
         Database::Postgres(pool) => insert_postgres(pool, &hash(&secret), org, role, name).await?,
     }
     Ok(TokenSecret(secret))
 }
 
-async fn insert_sqlite(pool: &SqlitePool, h: &[u8], org: &str, role: Role, name: &str, now: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO api_tokens (token_hash, org, role, name, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(h)
-        .bind(org)
-        .bind(role.as_str())
-        .bind(name)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ())
+async fn insert_sqlite(
+    pool: &SqlitePool,
+    h: &[u8],
+    org: &str,
+    role: Role,
+    name: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO api_tokens (token_hash, org, role, name, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(h)
+    .bind(org)
+    .bind(role.as_str())
+    .bind(name)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|_| ())
 }
 
-async fn insert_postgres(pool: &PgPool, h: &[u8], org: &str, role: Role, name: &str) -> Result<(), sqlx::Error> {
+async fn insert_postgres(
+    pool: &PgPool,
+    h: &[u8],
+    org: &str,
+    role: Role,
+    name: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO api_tokens (token_hash, org, role, name) VALUES ($1, $2, $3, $4)")
         .bind(h)
         .bind(org)
@@ -150,21 +174,25 @@ pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Princip
         .ok_or(AuthError::Missing)?;
     let h = hash(secret);
     let row: Option<(String, String, String)> = match db {
-        Database::Sqlite(pool) => {
-            sqlx::query_as("SELECT org, role, name FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
-                .bind(&h)
-                .fetch_optional(pool)
-                .await?
-        }
-        Database::Postgres(pool) => {
-            sqlx::query_as("SELECT org, role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(&h)
-                .fetch_optional(pool)
-                .await?
-        }
+        Database::Sqlite(pool) => sqlx::query_as(
+            "SELECT org, role, name FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(&h)
+        .fetch_optional(pool)
+        .await?,
+        Database::Postgres(pool) => sqlx::query_as(
+            "SELECT org, role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(&h)
+        .fetch_optional(pool)
+        .await?,
     };
     let (org, role, token_name) = row.ok_or(AuthError::Invalid)?;
-    Ok(Principal { org, role: role.parse()?, token_name })
+    Ok(Principal {
+        org,
+        role: role.parse()?,
+        token_name,
+    })
 }
 
 #[cfg(test)]

@@ -7,12 +7,16 @@ use custody_verifier::time::UtcTime;
 
 /// Seconds since the Unix epoch (0 if the system clock is before 1970).
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The current instant, millisecond precision.
 pub fn now() -> UtcTime {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     // subsec_millis() is below 1,000, so the nanoseconds are always in range.
     UtcTime::from_unix(secs, d.subsec_millis() * 1_000_000).unwrap_or(UtcTime::EPOCH)

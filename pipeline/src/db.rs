@@ -35,7 +35,10 @@ impl Database {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(std::time::Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await?;
             let mut migrator = sqlx::migrate!("./migrations/sqlite");
             migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
             migrator.run(&pool).await?;
@@ -43,4 +46,3 @@ impl Database {
         }
     }
 }
-

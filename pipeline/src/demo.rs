@@ -62,53 +62,102 @@ struct Api {
 
 impl Api {
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, String> {
-        let response = request.bearer_auth(&self.token).send().await.map_err(|e| e.to_string())?;
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         if response.status().is_success() {
             Ok(response)
         } else {
             let status = response.status();
-            Err(format!("{status}: {}", response.text().await.unwrap_or_default()))
+            Err(format!(
+                "{status}: {}",
+                response.text().await.unwrap_or_default()
+            ))
         }
     }
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, String> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     async fn append(&self, node: Value) -> Result<Value, String> {
-        let response = self.send(self.http.post(format!("{}/v1/ledger/nodes", self.base)).json(&node)).await?;
+        let response = self
+            .send(
+                self.http
+                    .post(format!("{}/v1/ledger/nodes", self.base))
+                    .json(&node),
+            )
+            .await?;
         response.json().await.map_err(|e| e.to_string())
     }
 }
 
-async fn drive(service: &server::Service, config: &ServeConfig, args: &DemoArgs) -> Result<(), String> {
-    let token = std::fs::read_to_string(config.data_dir.join(ADMIN_TOKEN_FILE)).map_err(|e| e.to_string())?;
-    let api = Api { http: reqwest::Client::new(), base: format!("http://{}", service.addr), token: token.trim().to_owned() };
-    println!("custody demo: service on {} (SQLite, development TSA)", service.addr);
+async fn drive(
+    service: &server::Service,
+    config: &ServeConfig,
+    args: &DemoArgs,
+) -> Result<(), String> {
+    let token = std::fs::read_to_string(config.data_dir.join(ADMIN_TOKEN_FILE))
+        .map_err(|e| e.to_string())?;
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: format!("http://{}", service.addr),
+        token: token.trim().to_owned(),
+    };
+    println!(
+        "custody demo: service on {} (SQLite, development TSA)",
+        service.addr
+    );
 
     let started = Instant::now();
     let case = append_case(&api).await?;
-    println!("  appended {} custody nodes for case {CASE} through POST /v1/ledger/nodes", case.len());
+    println!(
+        "  appended {} custody nodes for case {CASE} through POST /v1/ledger/nodes",
+        case.len()
+    );
 
     let log = wait_for_stamp(&api, case.len() as u64).await?;
-    println!("  checkpoint signed and timestamped after {} ms", started.elapsed().as_millis());
+    println!(
+        "  checkpoint signed and timestamped after {} ms",
+        started.elapsed().as_millis()
+    );
 
-    let tar = api.get(&format!("/v1/ledger/export/cases/{CASE}")).await?.bytes().await.map_err(|e| e.to_string())?;
+    let tar = api
+        .get(&format!("/v1/ledger/export/cases/{CASE}"))
+        .await?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
     let vkey = log["log_key"].as_str().unwrap_or_default().to_owned();
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     std::fs::write(args.out.join("bundle.tar"), &tar).map_err(|e| e.to_string())?;
     std::fs::write(args.out.join("log.vkey"), format!("{vkey}\n")).map_err(|e| e.to_string())?;
-    std::fs::write(args.out.join("tsa-roots.pem"), &service.tsa_roots_pem).map_err(|e| e.to_string())?;
-    println!("  exported GET /v1/ledger/export/cases/{CASE} → {} ({} bytes)", args.out.join("bundle.tar").display(), tar.len());
+    std::fs::write(args.out.join("tsa-roots.pem"), &service.tsa_roots_pem)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "  exported GET /v1/ledger/export/cases/{CASE} → {} ({} bytes)",
+        args.out.join("bundle.tar").display(),
+        tar.len()
+    );
 
     let report = verify(&tar, &vkey, &service.tsa_roots_pem)?;
-    println!("  custody-verifier: VERIFIED {} nodes, {} checkpoint(s), {} token(s)", report.node_count, report.checkpoints.len(), report.tokens.len());
+    println!(
+        "  custody-verifier: VERIFIED {} nodes, {} checkpoint(s), {} token(s)",
+        report.node_count,
+        report.checkpoints.len(),
+        report.tokens.len()
+    );
     if report.development_tsa {
         println!("  (timestamps are from the development TSA: untrusted, for demonstration only)");
     }
     let out = args.out.display();
     println!("verify it yourself, offline:");
-    println!("  cargo run -p custody-verifier --bin custody-verify -- bundle {out}/bundle.tar --log-key-file {out}/log.vkey --tsa-roots {out}/tsa-roots.pem");
+    println!(
+        "  cargo run -p custody-verifier --bin custody-verify -- bundle {out}/bundle.tar --log-key-file {out}/log.vkey --tsa-roots {out}/tsa-roots.pem"
+    );
     Ok(())
 }
 
@@ -118,15 +167,35 @@ async fn append_case(api: &Api) -> Result<Vec<Value>, String> {
         json!({"kind": kind, "case_id": CASE, "subject": "emp-1042", "parents": parents, "body": body,
                "idempotency_key": format!("{CASE}/{kind}/{}", body["provider"].as_str().unwrap_or("-"))})
     };
-    let parent = |appended: &Value| json!({"index": appended["index"], "hash": appended["leaf_hash"]});
+    let parent =
+        |appended: &Value| json!({"index": appended["index"], "hash": appended["leaf_hash"]});
     let trigger = api
-        .append(node("lockout_requested", vec![], json!({"demo": true, "requested_by": "admin@acme.example", "reason": "departure"})))
+        .append(node(
+            "lockout_requested",
+            vec![],
+            json!({"demo": true, "requested_by": "admin@acme.example", "reason": "departure"}),
+        ))
         .await?;
-    let openai = api.append(node("provider_revoked", vec![parent(&trigger)], json!({"demo": true, "provider": "openai"}))).await?;
-    let anthropic =
-        api.append(node("provider_revoked", vec![parent(&trigger)], json!({"demo": true, "provider": "anthropic"}))).await?;
+    let openai = api
+        .append(node(
+            "provider_revoked",
+            vec![parent(&trigger)],
+            json!({"demo": true, "provider": "openai"}),
+        ))
+        .await?;
+    let anthropic = api
+        .append(node(
+            "provider_revoked",
+            vec![parent(&trigger)],
+            json!({"demo": true, "provider": "anthropic"}),
+        ))
+        .await?;
     let sessions = api
-        .append(node("sessions_invalidated", vec![parent(&openai), parent(&anthropic)], json!({"demo": true, "sessions": 2})))
+        .append(node(
+            "sessions_invalidated",
+            vec![parent(&openai), parent(&anthropic)],
+            json!({"demo": true, "sessions": 2}),
+        ))
         .await?;
     Ok(vec![trigger, openai, anthropic, sessions])
 }
@@ -135,12 +204,22 @@ async fn append_case(api: &Api) -> Result<Vec<Value>, String> {
 async fn wait_for_stamp(api: &Api, size: u64) -> Result<Value, String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let log: Value = api.get("/v1/ledger/log").await?.json().await.map_err(|e| e.to_string())?;
-        if log["stamping"]["latest_stamped_size"].as_u64().is_some_and(|s| s >= size) {
+        let log: Value = api
+            .get("/v1/ledger/log")
+            .await?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if log["stamping"]["latest_stamped_size"]
+            .as_u64()
+            .is_some_and(|s| s >= size)
+        {
             return Ok(log);
         }
         if Instant::now() > deadline {
-            return Err(format!("no timestamped checkpoint covers {size} nodes after 30 s: {log}"));
+            return Err(format!(
+                "no timestamped checkpoint covers {size} nodes after 30 s: {log}"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -161,5 +240,6 @@ fn verify(tar: &[u8], vkey: &str, roots_pem: &[u8]) -> Result<bundle::VerifiedBu
         threads: 1,
         progress: None,
     };
-    bundle::verify(&files, &options).map_err(|e| format!("verification failed at step {}: {e}", e.step()))
+    bundle::verify(&files, &options)
+        .map_err(|e| format!("verification failed at step {}: {e}", e.step()))
 }

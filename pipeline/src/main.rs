@@ -53,14 +53,21 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let config = Config::parse();
     let result = match config.command {
         Command::Serve(serve) => server::serve(serve).await,
         Command::Demo(args) => demo::run(args).await,
-        Command::Token(TokenCommand::Create { serve, org, role, name }) => create_token(&serve, &org, role, &name).await,
+        Command::Token(TokenCommand::Create {
+            serve,
+            org,
+            role,
+            name,
+        }) => create_token(&serve, &org, role, &name).await,
     };
     match result {
         Ok(code) => code,
@@ -71,7 +78,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn create_token(serve: &ServeConfig, org: &str, role: Role, name: &str) -> Result<ExitCode, server::ServeError> {
+async fn create_token(
+    serve: &ServeConfig,
+    org: &str,
+    role: Role,
+    name: &str,
+) -> Result<ExitCode, server::ServeError> {
     let db = Database::open(&serve.database_url()).await?;
     let secret = auth::issue(&db, org, role, name).await?;
     // The secret goes to stdout for the person who asked for it, never to the log.

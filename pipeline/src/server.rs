@@ -74,7 +74,9 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
     let db = Database::open(&database_url).await?;
     let (tsas, tsa_roots_pem, development_tsa) = timestamp_authorities(config)?;
     if development_tsa {
-        tracing::warn!("no --tsa-url: timestamps come from the built-in DEVELOPMENT TSA, untrusted");
+        tracing::warn!(
+            "no --tsa-url: timestamps come from the built-in DEVELOPMENT TSA, untrusted"
+        );
     }
     if !config.bootstrap_org.is_empty() {
         bootstrap(&ledger, &db, &config.bootstrap_org, &config.data_dir).await?;
@@ -84,7 +86,10 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
-    let app = api::router(AppState { ledger: ledger.clone(), db: db.clone() });
+    let app = api::router(AppState {
+        ledger: ledger.clone(),
+        db: db.clone(),
+    });
     let http = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -93,14 +98,27 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
             .await
     });
     tracing::info!(%addr, "custody API listening");
-    Ok(Service { addr, ledger, db, development_tsa, tsa_roots_pem, checkpointer, stamper, stop, http })
+    Ok(Service {
+        addr,
+        ledger,
+        db,
+        development_tsa,
+        tsa_roots_pem,
+        checkpointer,
+        stamper,
+        stop,
+        http,
+    })
 }
 
 impl Service {
     /// Stops accepting requests, finishes in-flight ones, stops the background tasks.
     pub async fn shutdown(self) -> Result<(), ServeError> {
         let _ = self.stop.send(true);
-        let served = self.http.await.map_err(|e| ServeError::Io(std::io::Error::other(e)))?;
+        let served = self
+            .http
+            .await
+            .map_err(|e| ServeError::Io(std::io::Error::other(e)))?;
         self.stamper.shutdown().await;
         self.checkpointer.shutdown().await;
         self.ledger.close().await;
@@ -120,10 +138,11 @@ pub async fn serve(config: ServeConfig) -> Result<ExitCode, ServeError> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -134,38 +153,64 @@ async fn shutdown_signal() {
 }
 
 /// The configured TSAs with their trust, the roots' PEM, and whether it is the dev TSA.
-fn timestamp_authorities(config: &ServeConfig) -> Result<(Vec<StampingTsa>, Vec<u8>, bool), ServeError> {
+fn timestamp_authorities(
+    config: &ServeConfig,
+) -> Result<(Vec<StampingTsa>, Vec<u8>, bool), ServeError> {
     if config.tsa_urls.is_empty() {
         let dev = DevTsa::open(&config.data_dir).map_err(|e| ServeError::Tsa(e.to_string()))?;
         let roots = dev.root_pem().to_vec();
         let trust = dev.trust();
-        let tsa = StampingTsa { authority: Arc::new(dev), trust, certs_pem: None };
+        let tsa = StampingTsa {
+            authority: Arc::new(dev),
+            trust,
+            certs_pem: None,
+        };
         return Ok((vec![tsa], roots, true));
     }
-    let roots_path = config
-        .tsa_roots
-        .as_deref()
-        .ok_or_else(|| ServeError::Config("--tsa-url needs --tsa-roots (PEM trust anchors)".into()))?;
+    let roots_path = config.tsa_roots.as_deref().ok_or_else(|| {
+        ServeError::Config("--tsa-url needs --tsa-roots (PEM trust anchors)".into())
+    })?;
     let roots = std::fs::read(roots_path)?;
-    let anchors = TrustAnchors::from_pem(&roots).map_err(|e| ServeError::Config(format!("{}: {e}", roots_path.display())))?;
+    let anchors = TrustAnchors::from_pem(&roots)
+        .map_err(|e| ServeError::Config(format!("{}: {e}", roots_path.display())))?;
     let mut tsas = Vec::new();
     for (i, url) in config.tsa_urls.iter().enumerate() {
         let name = tsa_name(url, i);
-        let http = HttpTsa::new(HttpTsaConfig::new(name, url.clone())).map_err(|e| ServeError::Tsa(e.to_string()))?;
-        tsas.push(StampingTsa { authority: Arc::new(http), trust: TsaTrust::new(anchors.clone()), certs_pem: None });
+        let http = HttpTsa::new(HttpTsaConfig::new(name, url.clone()))
+            .map_err(|e| ServeError::Tsa(e.to_string()))?;
+        tsas.push(StampingTsa {
+            authority: Arc::new(http),
+            trust: TsaTrust::new(anchors.clone()),
+            certs_pem: None,
+        });
     }
     Ok((tsas, roots, false))
 }
 
 /// A stable name for the `i`-th TSA URL: its host (`timestamp.digicert.com`).
 fn tsa_name(url: &str, i: usize) -> String {
-    let host = url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or_default();
-    if host.is_empty() { format!("tsa-{i}") } else { host.to_owned() }
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    if host.is_empty() {
+        format!("tsa-{i}")
+    } else {
+        host.to_owned()
+    }
 }
 
 /// Creates the bootstrap organisation and, the first time, an admin token in a file
 /// readable only by the service's user. The secret is never logged.
-async fn bootstrap(ledger: &Ledger, db: &Database, org: &str, data_dir: &Path) -> Result<(), ServeError> {
+async fn bootstrap(
+    ledger: &Ledger,
+    db: &Database,
+    org: &str,
+    data_dir: &Path,
+) -> Result<(), ServeError> {
     let info = ledger.create_org(org).await?;
     let path = data_dir.join(ADMIN_TOKEN_FILE);
     if !path.exists() {
@@ -194,7 +239,10 @@ mod tests {
 
     #[test]
     fn tsa_names_come_from_hosts() {
-        assert_eq!(tsa_name("http://timestamp.digicert.com", 0), "timestamp.digicert.com");
+        assert_eq!(
+            tsa_name("http://timestamp.digicert.com", 0),
+            "timestamp.digicert.com"
+        );
         assert_eq!(tsa_name("http://127.0.0.1:3180/tsa", 1), "127.0.0.1");
         assert_eq!(tsa_name("", 2), "tsa-2");
     }

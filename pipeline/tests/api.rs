@@ -37,9 +37,17 @@ async fn start(database_url: Option<String>) -> Running {
         bootstrap_org: "acme".into(),
     };
     let service = server::start(&config).await.unwrap();
-    let admin = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE)).unwrap().trim().to_owned();
+    let admin = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE))
+        .unwrap()
+        .trim()
+        .to_owned();
     let base = format!("http://{}", service.addr);
-    Running { service, base, admin, _data: data }
+    Running {
+        service,
+        base,
+        admin,
+        _data: data,
+    }
 }
 
 struct Client {
@@ -72,7 +80,10 @@ impl Client {
             .send()
             .await
             .unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
     }
 }
 
@@ -88,48 +99,102 @@ fn case_node(case_id: &str, kind: &str, parents: Value, key: &str) -> String {
 
 async fn scenario(database_url: Option<String>) {
     let running = start(database_url).await;
-    let client = Client { http: reqwest::Client::new(), base: running.base.clone() };
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: running.base.clone(),
+    };
     let db = &running.service.db;
     let ledger = &running.service.ledger;
     let admin = running.admin.as_str();
-    let auditor = auth::issue(db, "acme", Role::Auditor, "auditor").await.unwrap();
+    let auditor = auth::issue(db, "acme", Role::Auditor, "auditor")
+        .await
+        .unwrap();
     let legal = auth::issue(db, "acme", Role::Legal, "legal").await.unwrap();
     ledger.create_org("other").await.unwrap();
-    let other = auth::issue(db, "other", Role::Admin, "other admin").await.unwrap();
+    let other = auth::issue(db, "other", Role::Admin, "other admin")
+        .await
+        .unwrap();
 
     // Authentication and roles.
     assert_eq!(client.get(None, "/healthz").await.0, StatusCode::OK);
-    let (status, body) = client.get_json("cust_not-a-real-token", "/v1/ledger/log").await;
+    let (status, body) = client
+        .get_json("cust_not-a-real-token", "/v1/ledger/log")
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "unauthenticated");
-    assert_eq!(client.get(None, "/v1/ledger/log").await.0, StatusCode::UNAUTHORIZED);
-    let (status, body) = client.post(auditor.expose(), &node("lockout_requested", json!([]), "k0")).await;
+    assert_eq!(
+        client.get(None, "/v1/ledger/log").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = client
+        .post(
+            auditor.expose(),
+            &node("lockout_requested", json!([]), "k0"),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     // Appends: created, duplicate, refused.
-    let (status, trigger) = client.post(admin, &node("lockout_requested", json!([]), "k0")).await;
+    let (status, trigger) = client
+        .post(admin, &node("lockout_requested", json!([]), "k0"))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{trigger}");
-    let (status, again) = client.post(admin, &node("lockout_requested", json!([]), "k0")).await;
+    let (status, again) = client
+        .post(admin, &node("lockout_requested", json!([]), "k0"))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((again["index"].clone(), again["duplicate"].clone()), (trigger["index"].clone(), json!(true)));
+    assert_eq!(
+        (again["index"].clone(), again["duplicate"].clone()),
+        (trigger["index"].clone(), json!(true))
+    );
     let parent = json!([{"index": trigger["index"], "hash": trigger["leaf_hash"]}]);
-    let (status, revoked) = client.post(admin, &node("provider_revoked", parent, "k1")).await;
+    let (status, revoked) = client
+        .post(admin, &node("provider_revoked", parent, "k1"))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{revoked}");
     let forged = json!([{"index": 0, "hash": "00".repeat(32)}]);
-    let (status, body) = client.post(admin, &node("provider_revoked", forged, "k2")).await;
-    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::BAD_REQUEST, json!("bad_request")));
+    let (status, body) = client
+        .post(admin, &node("provider_revoked", forged, "k2"))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("bad_request"))
+    );
     let (status, _) = client.post(admin, "{\"kind\": ").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(ledger.size("acme").await.unwrap(), 2, "refused appends wrote nothing");
+    assert_eq!(
+        ledger.size("acme").await.unwrap(),
+        2,
+        "refused appends wrote nothing"
+    );
 
     // Another organisation sees only its own log.
-    let (status, _) = client.post(other.expose(), &case_node("case-other", "legal_hold", json!([]), "o0")).await;
+    let (status, _) = client
+        .post(
+            other.expose(),
+            &case_node("case-other", "legal_hold", json!([]), "o0"),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, theirs) = client.get_json(other.expose(), "/v1/ledger/nodes/0").await;
     assert_eq!(theirs["node"]["org"], "other");
-    assert_eq!(client.get_json(other.expose(), "/v1/ledger/nodes/1").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(client.get_json(other.expose(), "/v1/ledger/cases/case-9").await.0, StatusCode::NOT_FOUND);
-    let (_, ours) = client.get_json(auditor.expose(), "/v1/ledger/cases/case-9").await;
+    assert_eq!(
+        client
+            .get_json(other.expose(), "/v1/ledger/nodes/1")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        client
+            .get_json(other.expose(), "/v1/ledger/cases/case-9")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, ours) = client
+        .get_json(auditor.expose(), "/v1/ledger/cases/case-9")
+        .await;
     assert_eq!(ours["nodes"].as_array().map(Vec::len), Some(2));
 
     // Checkpoints, proofs and export, once the development TSA has stamped the log.
@@ -141,15 +206,27 @@ async fn scenario(database_url: Option<String>) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(log["stamping"]["latest_stamped_size"].as_u64(), Some(2), "{log}");
+    assert_eq!(
+        log["stamping"]["latest_stamped_size"].as_u64(),
+        Some(2),
+        "{log}"
+    );
     let key: NoteVerifierKey = log["log_key"].as_str().unwrap().parse().unwrap();
-    let (status, response) = client.get(Some(auditor.expose()), "/v1/ledger/proofs/inclusion/1?size=2").await;
+    let (status, response) = client
+        .get(
+            Some(auditor.expose()),
+            "/v1/ledger/proofs/inclusion/1?size=2",
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let proof = tlog_proof::parse(&response.bytes().await.unwrap()).unwrap();
-    let leaf = custody_verifier::node::parse_hash_hex(revoked["leaf_hash"].as_str().unwrap()).unwrap();
-    proof.verify(&leaf, &[key.clone()]).unwrap();
+    let leaf =
+        custody_verifier::node::parse_hash_hex(revoked["leaf_hash"].as_str().unwrap()).unwrap();
+    proof.verify(&leaf, std::slice::from_ref(&key)).unwrap();
 
-    let (status, response) = client.get(Some(legal.expose()), "/v1/ledger/export/cases/case-9").await;
+    let (status, response) = client
+        .get(Some(legal.expose()), "/v1/ledger/export/cases/case-9")
+        .await;
     assert_eq!(status, StatusCode::OK);
     let files = BundleFiles::from_tar(response.bytes().await.unwrap().as_ref()).unwrap();
     let anchors = TrustAnchors::from_pem(&running.service.tsa_roots_pem).unwrap();
@@ -166,9 +243,18 @@ async fn scenario(database_url: Option<String>) {
     };
     let report = bundle::verify(&files, &options).unwrap();
     assert_eq!(report.node_count, 2);
-    assert!(report.development_tsa, "the development TSA is reported as such");
-    let (status, _) = client.get(Some(other.expose()), "/v1/ledger/export/cases/case-9").await;
-    assert_ne!(status, StatusCode::OK, "another organisation cannot export this case");
+    assert!(
+        report.development_tsa,
+        "the development TSA is reported as such"
+    );
+    let (status, _) = client
+        .get(Some(other.expose()), "/v1/ledger/export/cases/case-9")
+        .await;
+    assert_ne!(
+        status,
+        StatusCode::OK,
+        "another organisation cannot export this case"
+    );
 
     running.service.shutdown().await.unwrap();
 }

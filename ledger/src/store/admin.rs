@@ -25,7 +25,9 @@ impl Store {
         }
         if role.is_empty()
             || role.len() > 63
-            || !role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            || !role
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         {
             return Err(LedgerError::Config {
                 reason: "a role name is 1-63 characters of [a-z0-9_]".into(),

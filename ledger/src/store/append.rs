@@ -9,10 +9,10 @@ use custody_verifier::node::{EncodedNode, Node};
 use sqlx::AssertSqlSafe;
 
 use super::{Store, Tx, db, get, hash_from, head, int, now_us, subtrees, uint};
+use crate::LedgerError;
 use crate::error::AppendError;
 use crate::model::{Appended, NewNode};
 use crate::tree::{Frontier, SubtreeId, frontier_ids};
-use crate::LedgerError;
 
 /// Rows per multi-row INSERT (well under both engines' bind-parameter limits).
 const CHUNK: usize = 500;
@@ -68,7 +68,8 @@ impl Batch {
             leaf_hash: encoded.leaf_hash(),
             duplicate: false,
         };
-        self.subtrees.extend(self.frontier.append(encoded.leaf_hash()));
+        self.subtrees
+            .extend(self.frontier.append(encoded.leaf_hash()));
         if let Some(key) = &key {
             let duplicate = Appended {
                 duplicate: true,
@@ -76,7 +77,11 @@ impl Batch {
             };
             self.keys.insert(key.clone(), duplicate);
         }
-        self.nodes.push(Pending { encoded, index, key });
+        self.nodes.push(Pending {
+            encoded,
+            index,
+            key,
+        });
         appended
     }
 }
@@ -102,9 +107,10 @@ impl Store {
             subtrees: Vec::new(),
             keys: HashMap::new(),
         };
+        let known = prefetch(&mut tx, org, &nodes, log.next_index).await?;
         let mut results = Vec::with_capacity(nodes.len());
         for (position, new) in nodes.into_iter().enumerate() {
-            results.push(accept(&mut tx, org, &mut batch, position, new).await?);
+            results.push(accept(&known, org, &mut batch, position, new)?);
         }
         if batch.nodes.is_empty() {
             tx.rollback().await.map_err(db("rollback"))?;
@@ -123,21 +129,98 @@ impl Store {
     }
 }
 
-/// Validates one submitted node and adds it to the batch, or finds its earlier copy.
-async fn accept(
+/// What the database already holds that a batch refers to: earlier nodes by
+/// idempotency key, and the leaf hashes of parents below the batch.
+#[derive(Default)]
+struct Known {
+    by_key: HashMap<String, Appended>,
+    leaves: HashMap<u64, Hash>,
+}
+
+/// Placeholders `$first, $first+1, …` for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Looks up, in a few queries, every idempotency key and stored parent the batch names.
+async fn prefetch(
     tx: &mut Tx,
+    org: &str,
+    nodes: &[NewNode],
+    start: u64,
+) -> Result<Known, LedgerError> {
+    let mut known = Known::default();
+    let keys: BTreeSet<&str> = nodes
+        .iter()
+        .filter_map(|n| n.idempotency_key.as_deref())
+        .collect();
+    let keys: Vec<&str> = keys.into_iter().collect();
+    for chunk in keys.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT idempotency_key, idx, leaf_hash FROM nodes \
+             WHERE org = $1 AND idempotency_key IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org);
+        for key in chunk {
+            query = query.bind(*key);
+        }
+        for row in query
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db("find idempotency keys"))?
+        {
+            let earlier = Appended {
+                index: uint(get(&row, 1)?),
+                leaf_hash: hash_from(get(&row, 2)?, "leaf hash")?,
+                duplicate: true,
+            };
+            known.by_key.insert(get(&row, 0)?, earlier);
+        }
+    }
+    let parents: BTreeSet<u64> = nodes
+        .iter()
+        .flat_map(|n| n.parents.iter().map(|p| p.index))
+        .filter(|index| *index < start)
+        .collect();
+    let parents: Vec<u64> = parents.into_iter().collect();
+    for chunk in parents.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT idx, leaf_hash FROM nodes WHERE org = $1 AND idx IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org);
+        for index in chunk {
+            query = query.bind(int(*index));
+        }
+        for row in query
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db("read parents"))?
+        {
+            known
+                .leaves
+                .insert(uint(get(&row, 0)?), hash_from(get(&row, 1)?, "leaf hash")?);
+        }
+    }
+    Ok(known)
+}
+
+/// Validates one submitted node and adds it to the batch, or finds its earlier copy.
+fn accept(
+    known: &Known,
     org: &str,
     batch: &mut Batch,
     position: usize,
     new: NewNode,
 ) -> Result<Appended, LedgerError> {
-    if let Some(key) = &new.idempotency_key {
-        if let Some(earlier) = batch.keys.get(key) {
-            return Ok(*earlier);
-        }
-        if let Some(earlier) = find_by_key(tx, org, key).await? {
-            return Ok(earlier);
-        }
+    if let Some(key) = &new.idempotency_key
+        && let Some(earlier) = batch.keys.get(key).or_else(|| known.by_key.get(key))
+    {
+        return Ok(*earlier);
     }
     let node = Node {
         org: org.to_owned(),
@@ -155,7 +238,7 @@ async fn accept(
         let stored = if parent.index >= batch.start {
             batch.leaf(parent.index)
         } else {
-            leaf_at(tx, org, parent.index).await?
+            known.leaves.get(&parent.index).copied()
         };
         let stored = stored.ok_or(AppendError::UnknownParent {
             position,
@@ -175,33 +258,6 @@ async fn accept(
     Ok(batch.push(encoded, new.idempotency_key))
 }
 
-async fn find_by_key(tx: &mut Tx, org: &str, key: &str) -> Result<Option<Appended>, LedgerError> {
-    let row = sqlx::query("SELECT idx, leaf_hash FROM nodes WHERE org = $1 AND idempotency_key = $2")
-        .bind(org)
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db("find idempotency key"))?;
-    row.map(|row| {
-        Ok(Appended {
-            index: uint(get(&row, 0)?),
-            leaf_hash: hash_from(get(&row, 1)?, "leaf hash")?,
-            duplicate: true,
-        })
-    })
-    .transpose()
-}
-
-async fn leaf_at(tx: &mut Tx, org: &str, index: u64) -> Result<Option<Hash>, LedgerError> {
-    let row = sqlx::query("SELECT leaf_hash FROM nodes WHERE org = $1 AND idx = $2")
-        .bind(org)
-        .bind(int(index))
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db("read parent"))?;
-    row.map(|row| hash_from(get(&row, 0)?, "leaf hash")).transpose()
-}
-
 async fn load_frontier(tx: &mut Tx, org: &str, size: u64) -> Result<Frontier, LedgerError> {
     let ids = frontier_ids(size);
     let wanted: BTreeSet<SubtreeId> = ids.iter().copied().collect();
@@ -209,9 +265,13 @@ async fn load_frontier(tx: &mut Tx, org: &str, size: u64) -> Result<Frontier, Le
     let hashes = ids
         .iter()
         .map(|id| {
-            fetched.hashes.get(id).copied().ok_or_else(|| LedgerError::Corrupt {
-                what: format!("subtree ({}, {}) of `{org}` is missing", id.level, id.index),
-            })
+            fetched
+                .hashes
+                .get(id)
+                .copied()
+                .ok_or_else(|| LedgerError::Corrupt {
+                    what: format!("subtree ({}, {}) of `{org}` is missing", id.level, id.index),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Frontier::new(size, hashes).ok_or_else(|| LedgerError::Corrupt {
@@ -260,38 +320,69 @@ async fn write_batch(tx: &mut Tx, org: &str, batch: &Batch) -> Result<(), Ledger
                 .bind(pending.key.as_deref())
                 .bind(appended_at);
         }
-        insert.execute(&mut **tx).await.map_err(db("insert nodes"))?;
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(db("insert nodes"))?;
     }
     let edges: Vec<(u64, u64)> = batch
         .nodes
         .iter()
-        .flat_map(|p| p.encoded.node().parents.iter().map(move |parent| (p.index, parent.index)))
+        .flat_map(|p| {
+            p.encoded
+                .node()
+                .parents
+                .iter()
+                .map(move |parent| (p.index, parent.index))
+        })
         .collect();
     for chunk in edges.chunks(CHUNK) {
-        let sql = values_sql("INSERT INTO node_parents (org, child, parent)", chunk.len(), 3);
+        let sql = values_sql(
+            "INSERT INTO node_parents (org, child, parent)",
+            chunk.len(),
+            3,
+        );
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for (child, parent) in chunk {
             insert = insert.bind(org).bind(int(*child)).bind(int(*parent));
         }
-        insert.execute(&mut **tx).await.map_err(db("insert parent edges"))?;
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(db("insert parent edges"))?;
     }
     for chunk in batch.subtrees.chunks(CHUNK) {
-        let sql = values_sql("INSERT INTO tree_hashes (org, level, idx, hash)", chunk.len(), 4);
+        let sql = values_sql(
+            "INSERT INTO tree_hashes (org, level, idx, hash)",
+            chunk.len(),
+            4,
+        );
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for (id, hash) in chunk {
-            insert = insert.bind(org).bind(i64::from(id.level)).bind(int(id.index)).bind(hash.to_vec());
+            insert = insert
+                .bind(org)
+                .bind(i64::from(id.level))
+                .bind(int(id.index))
+                .bind(hash.to_vec());
         }
-        insert.execute(&mut **tx).await.map_err(db("insert subtree hashes"))?;
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(db("insert subtree hashes"))?;
     }
     Ok(())
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 mod tests {
     use super::values_sql;
 
     #[test]
     fn placeholders_are_numbered_across_rows() {
-        assert_eq!(values_sql("INSERT INTO t (a, b)", 2, 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(
+            values_sql("INSERT INTO t (a, b)", 2, 2),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
     }
 }

@@ -6,9 +6,9 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 
 use super::{Store, db, get, hash_from, int, now_us, time_from_parts, time_from_us, uint};
+use crate::LedgerError;
 use crate::model::{StoredCheckpoint, StoredTimestamp};
 use crate::stamps::StampingStatus;
-use crate::LedgerError;
 
 /// A signed checkpoint to store if the log head still says `previous_size`.
 #[derive(Debug)]
@@ -96,7 +96,8 @@ impl Store {
         org: &str,
         size: u64,
     ) -> Result<Option<StoredCheckpoint>, LedgerError> {
-        let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE org = $1 AND size = $2");
+        let sql =
+            format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE org = $1 AND size = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org)
             .bind(int(size))
@@ -123,8 +124,12 @@ impl Store {
     }
 
     /// Every checkpoint of `org` (ascending), for audits and tests.
-    pub(crate) async fn checkpoints(&self, org: &str) -> Result<Vec<StoredCheckpoint>, LedgerError> {
-        let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE org = $1 ORDER BY size");
+    pub(crate) async fn checkpoints(
+        &self,
+        org: &str,
+    ) -> Result<Vec<StoredCheckpoint>, LedgerError> {
+        let sql =
+            format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE org = $1 ORDER BY size");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org)
             .fetch_all(self.pool())
@@ -191,7 +196,11 @@ impl Store {
     }
 
     /// The tokens over checkpoint `size`, in the order they were stored.
-    pub(crate) async fn timestamps(&self, org: &str, size: u64) -> Result<Vec<StoredTimestamp>, LedgerError> {
+    pub(crate) async fn timestamps(
+        &self,
+        org: &str,
+        size: u64,
+    ) -> Result<Vec<StoredTimestamp>, LedgerError> {
         let rows = sqlx::query(
             "SELECT org, checkpoint_size, tsa, token, gen_time_s, gen_time_ns, certs_pem, stored_at_us \
              FROM timestamps WHERE org = $1 AND checkpoint_size = $2 ORDER BY stored_at_us, token_sha256",
@@ -217,7 +226,10 @@ impl Store {
     }
 
     /// Checkpoints without a token, oldest first, across organisations.
-    pub(crate) async fn unstamped(&self, limit: usize) -> Result<Vec<StoredCheckpoint>, LedgerError> {
+    pub(crate) async fn unstamped(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<StoredCheckpoint>, LedgerError> {
         let rows = sqlx::query(
             "SELECT c.org, c.size, c.root, c.note, c.created_at_us FROM pending_stamps p \
              JOIN checkpoints c ON c.org = p.org AND c.size = p.size \
@@ -232,13 +244,12 @@ impl Store {
 
     /// How far stamping lags for `org`.
     pub(crate) async fn stamping_status(&self, org: &str) -> Result<StampingStatus, LedgerError> {
-        let pending = sqlx::query(
-            "SELECT COUNT(*), MIN(created_at_us) FROM pending_stamps WHERE org = $1",
-        )
-        .bind(org)
-        .fetch_one(self.pool())
-        .await
-        .map_err(db("count unstamped checkpoints"))?;
+        let pending =
+            sqlx::query("SELECT COUNT(*), MIN(created_at_us) FROM pending_stamps WHERE org = $1")
+                .bind(org)
+                .fetch_one(self.pool())
+                .await
+                .map_err(db("count unstamped checkpoints"))?;
         let stamped = sqlx::query("SELECT MAX(checkpoint_size) FROM timestamps WHERE org = $1")
             .bind(org)
             .fetch_one(self.pool())

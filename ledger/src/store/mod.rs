@@ -112,7 +112,11 @@ impl Store {
             .map(|row| row.try_get(0))
             .collect::<Result<_, _>>()
             .map_err(db("check migrations"))?;
-        match self.migrator().iter().find(|m| !applied.contains(&m.version)) {
+        match self
+            .migrator()
+            .iter()
+            .find(|m| !applied.contains(&m.version))
+        {
             Some(missing) => Err(LedgerError::Config {
                 reason: format!(
                     "migration {} ({}) has not been applied; run the ledger once with migrations enabled",

@@ -7,9 +7,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Executor};
 
 use super::{Engine, Store, db, get, hash_from, int, time_from_parts, time_from_us, uint};
+use crate::LedgerError;
 use crate::model::{NodeFilter, OrgInfo, StoredNode};
 use crate::tree::{Fetched, SubtreeId};
-use crate::LedgerError;
 
 /// An organisation's log head: how many nodes, and the size of the latest checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +85,11 @@ where
         if n > 0 {
             sql.push_str(" OR ");
         }
-        sql.push_str(&format!("(level = ${} AND idx = ${})", 2 * n + 2, 2 * n + 3));
+        sql.push_str(&format!(
+            "(level = ${} AND idx = ${})",
+            2 * n + 2,
+            2 * n + 3
+        ));
     }
     sql.push(')');
     // Only placeholders are formatted into the statement.
@@ -93,14 +97,19 @@ where
     for id in ids {
         query = query.bind(i64::from(id.level)).bind(int(id.index));
     }
-    let rows = query.fetch_all(executor).await.map_err(db("read subtree hashes"))?;
+    let rows = query
+        .fetch_all(executor)
+        .await
+        .map_err(db("read subtree hashes"))?;
     for row in &rows {
         let level: i64 = get(row, 0)?;
         let id = SubtreeId {
             level: u32::try_from(level).unwrap_or(u32::MAX),
             index: uint(get(row, 1)?),
         };
-        fetched.hashes.insert(id, hash_from(get(row, 2)?, "subtree hash")?);
+        fetched
+            .hashes
+            .insert(id, hash_from(get(row, 2)?, "subtree hash")?);
     }
     Ok(fetched)
 }
@@ -121,7 +130,11 @@ impl Store {
     }
 
     /// The node at `index`.
-    pub(crate) async fn node(&self, org: &str, index: u64) -> Result<Option<StoredNode>, LedgerError> {
+    pub(crate) async fn node(
+        &self,
+        org: &str,
+        index: u64,
+    ) -> Result<Option<StoredNode>, LedgerError> {
         let sql = format!("SELECT {NODE_COLUMNS} FROM nodes WHERE org = $1 AND idx = $2");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(org)
@@ -164,8 +177,11 @@ impl Store {
              SELECT {NODE_COLUMNS} FROM nodes WHERE org = $1 \
                AND idx IN (SELECT idx FROM closure) ORDER BY idx"
         );
-        self.fetch_nodes(sqlx::query(AssertSqlSafe(sql)).bind(org).bind(case_id), "read case")
-            .await
+        self.fetch_nodes(
+            sqlx::query(AssertSqlSafe(sql)).bind(org).bind(case_id),
+            "read case",
+        )
+        .await
     }
 
     /// Node `index` and all its descendants, by index.
@@ -268,7 +284,11 @@ impl Store {
     }
 
     /// Inserts an organisation and its empty log head; false if it already exists.
-    pub(crate) async fn insert_org(&self, info: &OrgInfo, now_us: i64) -> Result<bool, LedgerError> {
+    pub(crate) async fn insert_org(
+        &self,
+        info: &OrgInfo,
+        now_us: i64,
+    ) -> Result<bool, LedgerError> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO orgs (org, origin, vkey, created_at_us) VALUES ($1, $2, $3, $4) \
@@ -283,11 +303,13 @@ impl Store {
         .map_err(db("create organisation"))?
         .rows_affected();
         if inserted == 1 {
-            sqlx::query("INSERT INTO log_heads (org, next_index, checkpoint_size) VALUES ($1, 0, 0)")
-                .bind(&info.org)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("create log head"))?;
+            sqlx::query(
+                "INSERT INTO log_heads (org, next_index, checkpoint_size) VALUES ($1, 0, 0)",
+            )
+            .bind(&info.org)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("create log head"))?;
         }
         tx.commit().await.map_err(db("commit organisation"))?;
         Ok(inserted == 1)

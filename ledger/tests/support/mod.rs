@@ -55,7 +55,13 @@ impl TestLedger {
     pub async fn new(db: Db) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (url, pg_database) = match db {
-            Db::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("ledger.db").display()), String::new()),
+            Db::Sqlite => (
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("ledger.db").display()
+                ),
+                String::new(),
+            ),
             Db::Postgres => {
                 let server = postgres::shared();
                 let name = server.create_database().await;
@@ -66,7 +72,13 @@ impl TestLedger {
         config.origin_host = "custody.test".into();
         config.max_connections = 4;
         let ledger = Ledger::open(config.clone()).await.unwrap();
-        Self { ledger, config, db, pg_database, dir }
+        Self {
+            ledger,
+            config,
+            db,
+            pg_database,
+            dir,
+        }
     }
 
     /// A second, independent ledger (own pool and caches) on the same database and keys.
@@ -129,16 +141,41 @@ impl LocalTsa {
     /// A DER TimeStampToken over `digest`, and its verified genTime.
     pub fn stamp(&self, digest: &[u8; 32]) -> (Vec<u8>, UtcTime) {
         let run = |args: &[&str]| {
-            let out = Command::new("openssl").args(args).current_dir(self.dir.path()).output().unwrap();
-            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
         let hex = hex::encode(digest);
-        run(&["ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", "req.tsq"]);
-        run(&["ts", "-reply", "-config", "tsa.cnf", "-queryfile", "req.tsq", "-token_out", "-out", "token.tst"]);
+        run(&[
+            "ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", "req.tsq",
+        ]);
+        run(&[
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-queryfile",
+            "req.tsq",
+            "-token_out",
+            "-out",
+            "token.tst",
+        ]);
         let token = std::fs::read(self.dir.path().join("token.tst")).unwrap();
-        let verified =
-            verify_timestamp(&token, Imprint::Digest(digest), &tsa_anchors(), &[], &TimestampOptions::default())
-                .unwrap();
+        let verified = verify_timestamp(
+            &token,
+            Imprint::Digest(digest),
+            &tsa_anchors(),
+            &[],
+            &TimestampOptions::default(),
+        )
+        .unwrap();
         (token, verified.gen_time())
     }
 
@@ -148,7 +185,17 @@ impl LocalTsa {
         for stamp in &pending {
             let digest: [u8; 32] = Sha256::digest(&stamp.note_text).into();
             let (token, gen_time) = self.stamp(&digest);
-            ledger.record_timestamp(&stamp.org, stamp.size, "local-openssl", &token, gen_time, None).await.unwrap();
+            ledger
+                .record_timestamp(
+                    &stamp.org,
+                    stamp.size,
+                    "local-openssl",
+                    &token,
+                    gen_time,
+                    None,
+                )
+                .await
+                .unwrap();
         }
         pending
     }

@@ -36,7 +36,12 @@ fn pg_bin() -> PathBuf {
         .flatten()
         .flatten()
         .filter_map(|entry| {
-            let version = entry.file_name().to_string_lossy().split('.').map(|p| p.parse().ok()).collect::<Option<Vec<u32>>>()?;
+            let version = entry
+                .file_name()
+                .to_string_lossy()
+                .split('.')
+                .map(|p| p.parse().ok())
+                .collect::<Option<Vec<u32>>>()?;
             let bin = entry.path().join("bin");
             bin.join("initdb").exists().then_some((version, bin))
         })
@@ -57,7 +62,11 @@ fn free_port() -> u16 {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 const WATCHDOG: &str = r#"
@@ -76,9 +85,17 @@ impl PgServer {
     /// Starts a server; `fsync` false also turns off synchronous commit and full-page writes.
     pub fn start(fsync: bool) -> Self {
         let bin = pg_bin();
-        let dir = tempfile::Builder::new().prefix("custody-pg-").tempdir().unwrap().keep();
+        let dir = tempfile::Builder::new()
+            .prefix("custody-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
         let as_pg = if is_root() {
-            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().unwrap();
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap();
             assert!(status.success(), "chown of the PostgreSQL directory failed");
             "runuser -u postgres --"
         } else {
@@ -104,8 +121,14 @@ impl PgServer {
             .spawn()
             .expect("cannot run sh to start PostgreSQL");
         let mut line = String::new();
-        BufReader::new(watchdog.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "PostgreSQL did not start (see its log above)");
+        BufReader::new(watchdog.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "PostgreSQL did not start (see its log above)"
+        );
         Self { port, watchdog }
     }
 
@@ -122,8 +145,14 @@ impl PgServer {
     /// Creates a fresh database and returns its name.
     pub async fn create_database(&self) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!("test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let mut conn = sqlx::PgConnection::connect(&self.url("postgres")).await.unwrap();
+        let name = format!(
+            "test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut conn = sqlx::PgConnection::connect(&self.url("postgres"))
+            .await
+            .unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await

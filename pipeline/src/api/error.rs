@@ -60,7 +60,9 @@ impl ApiError {
 
     /// A 500 whose cause is logged, not returned.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        ApiError::Internal { cause: cause.to_string() }
+        ApiError::Internal {
+            cause: cause.to_string(),
+        }
     }
 }
 

@@ -39,16 +39,25 @@ pub fn router() -> axum::Router<AppState> {
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         match e {
-            LedgerError::UnknownOrg { .. } | LedgerError::NotFound { .. } => ApiError::NotFound { what: e.to_string() },
-            LedgerError::Append(_) | LedgerError::Range(_) => ApiError::BadRequest { message: e.to_string() },
-            LedgerError::Export(_) => ApiError::Conflict { message: e.to_string() },
+            LedgerError::UnknownOrg { .. } | LedgerError::NotFound { .. } => ApiError::NotFound {
+                what: e.to_string(),
+            },
+            LedgerError::Append(_) | LedgerError::Range(_) => ApiError::BadRequest {
+                message: e.to_string(),
+            },
+            LedgerError::Export(_) => ApiError::Conflict {
+                message: e.to_string(),
+            },
             other => ApiError::internal(other),
         }
     }
 }
 
 /// `GET /log`: the organisation's log: origin, verifier key, size, stamping status.
-async fn log_info(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
+async fn log_info(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
     principal.require(READERS)?;
     let info = state.ledger.org_info(&principal.org).await?;
     let size = state.ledger.size(&principal.org).await?;
@@ -66,7 +75,11 @@ async fn log_info(State(state): State<AppState>, principal: Principal) -> Result
     })))
 }
 
-async fn checkpoint_json(state: &AppState, org: &str, checkpoint: StoredCheckpoint) -> Result<Json<Value>, ApiError> {
+async fn checkpoint_json(
+    state: &AppState,
+    org: &str,
+    checkpoint: StoredCheckpoint,
+) -> Result<Json<Value>, ApiError> {
     let tokens = state.ledger.timestamps(org, checkpoint.size).await?;
     let tokens: Vec<Value> = tokens
         .iter()
@@ -82,13 +95,18 @@ async fn checkpoint_json(state: &AppState, org: &str, checkpoint: StoredCheckpoi
 }
 
 /// `GET /checkpoints/latest`.
-async fn latest_checkpoint(State(state): State<AppState>, principal: Principal) -> Result<Json<Value>, ApiError> {
+async fn latest_checkpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
     principal.require(READERS)?;
     let checkpoint = state
         .ledger
         .latest_checkpoint(&principal.org)
         .await?
-        .ok_or_else(|| ApiError::NotFound { what: "checkpoint".into() })?;
+        .ok_or_else(|| ApiError::NotFound {
+            what: "checkpoint".into(),
+        })?;
     checkpoint_json(&state, &principal.org, checkpoint).await
 }
 
@@ -103,7 +121,9 @@ async fn checkpoint_at(
         .ledger
         .checkpoint_at(&principal.org, size)
         .await?
-        .ok_or_else(|| ApiError::NotFound { what: format!("checkpoint of size {size}") })?;
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("checkpoint of size {size}"),
+        })?;
     checkpoint_json(&state, &principal.org, checkpoint).await
 }
 
@@ -136,18 +156,27 @@ async fn append(
     body: Result<Json<AppendBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     principal.require(&[Role::Admin])?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest { message: e.body_text() })?;
+    let Json(body) = body.map_err(|e| ApiError::BadRequest {
+        message: e.body_text(),
+    })?;
     let parents = body
         .parents
         .iter()
         .map(|p| {
             parse_hash_hex(&p.hash)
-                .map(|hash| ParentRef { index: p.index, hash })
-                .ok_or_else(|| ApiError::BadRequest { message: format!("parent {}: hash must be 64 lower-case hex digits", p.index) })
+                .map(|hash| ParentRef {
+                    index: p.index,
+                    hash,
+                })
+                .ok_or_else(|| ApiError::BadRequest {
+                    message: format!("parent {}: hash must be 64 lower-case hex digits", p.index),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let recorded_at = match &body.recorded_at {
-        Some(text) => UtcTime::parse_rfc3339(text).map_err(|e| ApiError::BadRequest { message: e.to_string() })?,
+        Some(text) => UtcTime::parse_rfc3339(text).map_err(|e| ApiError::BadRequest {
+            message: e.to_string(),
+        })?,
         None => crate::clock::now(),
     };
     let node = NewNode {
@@ -160,10 +189,16 @@ async fn append(
         idempotency_key: body.idempotency_key,
     };
     let appended = state.ledger.append(&principal.org, node).await?;
-    let status = if appended.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if appended.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
         status,
-        Json(json!({"index": appended.index, "leaf_hash": hex::encode(appended.leaf_hash), "duplicate": appended.duplicate})),
+        Json(
+            json!({"index": appended.index, "leaf_hash": hex::encode(appended.leaf_hash), "duplicate": appended.duplicate}),
+        ),
     ))
 }
 
@@ -190,7 +225,10 @@ async fn node_by_index(
 ) -> Result<Json<Value>, ApiError> {
     principal.require(READERS)?;
     let node = state.ledger.node(&principal.org, index).await?;
-    node.map(|n| Json(node_json(&n))).ok_or_else(|| ApiError::NotFound { what: format!("node {index}") })
+    node.map(|n| Json(node_json(&n)))
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("node {index}"),
+        })
 }
 
 /// `GET /nodes/by-hash/{hash}`.
@@ -200,9 +238,14 @@ async fn node_by_hash(
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(READERS)?;
-    let leaf = parse_hash_hex(&hash).ok_or_else(|| ApiError::BadRequest { message: "hash must be 64 lower-case hex digits".into() })?;
+    let leaf = parse_hash_hex(&hash).ok_or_else(|| ApiError::BadRequest {
+        message: "hash must be 64 lower-case hex digits".into(),
+    })?;
     let node = state.ledger.node_by_hash(&principal.org, &leaf).await?;
-    node.map(|n| Json(node_json(&n))).ok_or_else(|| ApiError::NotFound { what: format!("node with hash {hash}") })
+    node.map(|n| Json(node_json(&n)))
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("node with hash {hash}"),
+        })
 }
 
 /// `GET /nodes/{index}/dag`: the node's ancestors and descendants.
@@ -229,7 +272,9 @@ async fn case_nodes(
     principal.require(READERS)?;
     let nodes = state.ledger.case_nodes(&principal.org, &case_id).await?;
     if nodes.is_empty() {
-        return Err(ApiError::NotFound { what: format!("case {case_id}") });
+        return Err(ApiError::NotFound {
+            what: format!("case {case_id}"),
+        });
     }
     Ok(nodes_json(&nodes))
 }
@@ -248,7 +293,11 @@ struct ListQuery {
 
 fn time_param(name: &str, value: Option<&String>) -> Result<Option<UtcTime>, ApiError> {
     value
-        .map(|t| UtcTime::parse_rfc3339(t).map_err(|e| ApiError::BadRequest { message: format!("{name}: {e}") }))
+        .map(|t| {
+            UtcTime::parse_rfc3339(t).map_err(|e| ApiError::BadRequest {
+                message: format!("{name}: {e}"),
+            })
+        })
         .transpose()
 }
 
@@ -268,7 +317,9 @@ async fn list_nodes(
         limit: query.limit.unwrap_or(0),
     };
     let nodes = state.ledger.nodes(&principal.org, &filter).await?;
-    let next = (nodes.len() as u32 == filter.page_size()).then(|| nodes.last().map(|n| n.index)).flatten();
+    let next = (nodes.len() as u32 == filter.page_size())
+        .then(|| nodes.last().map(|n| n.index))
+        .flatten();
     let Json(mut page) = nodes_json(&nodes);
     page["next_after"] = json!(next);
     Ok(Json(page))
@@ -297,10 +348,19 @@ async fn inclusion_proof(
             .latest_checkpoint(&principal.org)
             .await?
             .map(|c| c.size)
-            .ok_or_else(|| ApiError::Conflict { message: "no checkpoint yet".into() })?,
+            .ok_or_else(|| ApiError::Conflict {
+                message: "no checkpoint yet".into(),
+            })?,
     };
     let proof = state.ledger.tlog_proof(&principal.org, index, size).await?;
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], proof.format()).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        proof.format(),
+    )
+        .into_response())
 }
 
 /// Query of `GET /proofs/consistency` and `GET /export/range`.
@@ -318,16 +378,31 @@ async fn consistency_proof(
     Query(range): Query<RangeQuery>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(READERS)?;
-    let proof = state.ledger.consistency_proof(&principal.org, range.from, range.to).await?;
-    Ok(Json(json!({"from": range.from, "to": range.to, "hashes": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>()})))
+    let proof = state
+        .ledger
+        .consistency_proof(&principal.org, range.from, range.to)
+        .await?;
+    Ok(Json(
+        json!({"from": range.from, "to": range.to, "hashes": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>()}),
+    ))
 }
 
-fn tar_response(files: &custody_verifier::bundle::BundleFiles, name: &str) -> Result<Response, ApiError> {
+fn tar_response(
+    files: &custody_verifier::bundle::BundleFiles,
+    name: &str,
+) -> Result<Response, ApiError> {
     let tar = files.to_tar().map_err(ApiError::internal)?;
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}.custody.tar\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let disposition =
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}.custody.tar\""))
+            .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar")), (header::CONTENT_DISPOSITION, disposition)],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-tar"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         tar,
     )
         .into_response())
@@ -340,8 +415,14 @@ async fn export_case(
     Path(case_id): Path<String>,
 ) -> Result<Response, ApiError> {
     principal.require(READERS)?;
-    let files = state.ledger.export_case(&principal.org, &case_id, None).await?;
-    let safe: String = case_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    let files = state
+        .ledger
+        .export_case(&principal.org, &case_id, None)
+        .await?;
+    let safe: String = case_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
     tar_response(&files, &format!("case-{safe}"))
 }
 
@@ -352,6 +433,12 @@ async fn export_range(
     Query(range): Query<RangeQuery>,
 ) -> Result<Response, ApiError> {
     principal.require(READERS)?;
-    let files = state.ledger.export_range(&principal.org, range.from, range.to, None).await?;
-    tar_response(&files, &format!("{}-{}-{}", principal.org, range.from, range.to))
+    let files = state
+        .ledger
+        .export_range(&principal.org, range.from, range.to, None)
+        .await?;
+    tar_response(
+        &files,
+        &format!("{}-{}-{}", principal.org, range.from, range.to),
+    )
 }
