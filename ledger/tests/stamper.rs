@@ -164,7 +164,6 @@ async fn a_hanging_tsa_does_not_hold_up_another() {
     let stamper = Stamper::spawn(ledger.clone(), vec![stuck, http(&good, "good")], fast());
     let (size, _) = append_and_checkpoint(&ledger, 1).await;
     wait_stamped(&ledger, Duration::from_secs(5)).await;
-    assert_eq!(hanging.requests(), 1, "the hanging request is still open");
     let tokens = ledger.timestamps(ORG, size).await.unwrap();
     assert_eq!(
         tokens.iter().map(|t| t.tsa.as_str()).collect::<Vec<_>>(),

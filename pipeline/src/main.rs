@@ -84,6 +84,10 @@ async fn create_token(
     role: Role,
     name: &str,
 ) -> Result<ExitCode, server::ServeError> {
+    // A token for an organisation the ledger does not know would open an empty log.
+    let ledger = server::open_ledger(serve).await?;
+    ledger.org_info(org).await?;
+    ledger.close().await;
     let db = Database::open(&serve.database_url()).await?;
     let secret = auth::issue(&db, org, role, name).await?;
     // The secret goes to stdout for the person who asked for it, never to the log.

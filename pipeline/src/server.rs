@@ -65,13 +65,8 @@ pub struct Service {
 
 /// Starts everything `config` describes and returns once the API accepts connections.
 pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let database_url = config.database_url();
-    let mut ledger_config = LedgerConfig::new(database_url.clone(), config.data_dir.clone());
-    ledger_config.origin_host = config.origin_host.clone();
-    ledger_config.checkpoint_interval = Duration::from_millis(config.checkpoint_interval_ms.max(1));
-    let ledger = Ledger::open(ledger_config).await?;
-    let db = Database::open(&database_url).await?;
+    let ledger = open_ledger(config).await?;
+    let db = Database::open(&config.database_url()).await?;
     let (tsas, tsa_roots_pem, development_tsa) = timestamp_authorities(config)?;
     if development_tsa {
         tracing::warn!(
@@ -109,6 +104,15 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
         stop,
         http,
     })
+}
+
+/// Opens the ledger `config` describes (creating the data directory).
+pub async fn open_ledger(config: &ServeConfig) -> Result<Ledger, ServeError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let mut ledger_config = LedgerConfig::new(config.database_url(), config.data_dir.clone());
+    ledger_config.origin_host = config.origin_host.clone();
+    ledger_config.checkpoint_interval = Duration::from_millis(config.checkpoint_interval_ms.max(1));
+    Ok(Ledger::open(ledger_config).await?)
 }
 
 impl Service {

@@ -26,9 +26,8 @@ pub use dev::{DEV_TSA_ROOT_FILE, DevTsa};
 pub use error::{DevTsaError, TsaError};
 pub use http::{DIGICERT_URL, HttpTsa, HttpTsaConfig};
 pub use request::{Sha256Digest, TimeStampReq};
-pub use response::{
-    AcceptedToken, TsaTrust, accept_response, granted_response, rejection_response,
-};
+pub(crate) use response::granted_response;
+pub use response::{AcceptedToken, TsaTrust, accept_response};
 
 /// The future a [`TimestampAuthority`] returns: the TSA's answer, as received.
 pub type StampFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, TsaError>> + Send + 'a>>;

@@ -194,8 +194,9 @@ fn failure_names(content: &[u8]) -> Vec<&'static str> {
         .collect()
 }
 
-/// A TimeStampResp with a status other than granted (for test TSAs and the development TSA).
-pub fn rejection_response(status: u64, text: &str, fail_bits: &[u8]) -> Vec<u8> {
+/// A TimeStampResp with a status other than granted.
+#[cfg(test)]
+fn rejection_response(status: u64, text: &str, fail_bits: &[u8]) -> Vec<u8> {
     let mut bits = 0u32;
     for bit in fail_bits.iter().filter(|b| **b < 32) {
         bits |= 1 << (31 - u32::from(*bit));
@@ -213,8 +214,8 @@ pub fn rejection_response(status: u64, text: &str, fail_bits: &[u8]) -> Vec<u8> 
     der::sequence(&[&status_info])
 }
 
-/// A granted TimeStampResp carrying `token`.
-pub fn granted_response(token: &[u8]) -> Vec<u8> {
+/// A granted TimeStampResp carrying `token` (the development TSA's answer).
+pub(crate) fn granted_response(token: &[u8]) -> Vec<u8> {
     let status_info = der::sequence(&[&der::small_integer(0)]);
     der::sequence(&[&status_info, token])
 }

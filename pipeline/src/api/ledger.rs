@@ -387,11 +387,16 @@ async fn consistency_proof(
     ))
 }
 
-fn tar_response(
-    files: &custody_verifier::bundle::BundleFiles,
+/// The bundle as a tar download; the archive is written on a blocking thread (an
+/// organisation range can be large).
+async fn tar_response(
+    files: custody_verifier::bundle::BundleFiles,
     name: &str,
 ) -> Result<Response, ApiError> {
-    let tar = files.to_tar().map_err(ApiError::internal)?;
+    let tar = tokio::task::spawn_blocking(move || files.to_tar())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     let disposition =
         HeaderValue::from_str(&format!("attachment; filename=\"{name}.custody.tar\""))
             .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
@@ -423,7 +428,7 @@ async fn export_case(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
-    tar_response(&files, &format!("case-{safe}"))
+    tar_response(files, &format!("case-{safe}")).await
 }
 
 /// `GET /export/range?from=&to=`: the organisation's nodes between two stamped checkpoints.
@@ -438,7 +443,8 @@ async fn export_range(
         .export_range(&principal.org, range.from, range.to, None)
         .await?;
     tar_response(
-        &files,
+        files,
         &format!("{}-{}-{}", principal.org, range.from, range.to),
     )
+    .await
 }
