@@ -3,7 +3,7 @@
 //! generation at 1,000,000 nodes. Prints figures; asserts nothing.
 //!
 //! Run: `cargo bench -p custody-ledger --bench append`
-//! (`BENCH_PROOF_NODES=100000` for a quicker proof run.)
+//! (`BENCH_PROOF_NODES=100000` for a quicker proof run; `BENCH_ONLY=appends|proofs`.)
 //!
 //! SQLite: a file in a temporary directory, WAL, `synchronous=FULL`. PostgreSQL: the
 //! test harness's private server, but with `fsync=on` and synchronous commit (the
@@ -169,24 +169,28 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = open(sqlite_url(dir.path()), dir.path()).await;
-    throughput("SQLite (WAL, synchronous=FULL)", &sqlite, 2_000, 50).await;
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "appends" {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = open(sqlite_url(dir.path()), dir.path()).await;
+        throughput("SQLite (WAL, synchronous=FULL)", &sqlite, 2_000, 50).await;
 
-    let server = postgres::PgServer::start(true);
-    let db = server.create_database().await;
-    let pg_dir = tempfile::tempdir().unwrap();
-    let pg = open(server.url(&db), pg_dir.path()).await;
-    throughput("PostgreSQL (fsync=on)", &pg, 1_000, 20).await;
-    pg.close().await;
-    drop(server);
+        let server = postgres::PgServer::start(true);
+        let db = server.create_database().await;
+        let pg_dir = tempfile::tempdir().unwrap();
+        let pg = open(server.url(&db), pg_dir.path()).await;
+        throughput("PostgreSQL (fsync=on)", &pg, 1_000, 20).await;
+        pg.close().await;
+        drop(server);
 
-    append_to_checkpoint(Duration::from_secs(1)).await;
-    append_to_checkpoint(Duration::from_millis(100)).await;
-
-    let nodes = std::env::var("BENCH_PROOF_NODES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    proofs(nodes).await;
+        append_to_checkpoint(Duration::from_secs(1)).await;
+        append_to_checkpoint(Duration::from_millis(100)).await;
+    }
+    if only.is_empty() || only == "proofs" {
+        let nodes = std::env::var("BENCH_PROOF_NODES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        proofs(nodes).await;
+    }
 }

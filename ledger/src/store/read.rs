@@ -80,18 +80,19 @@ where
     if ids.is_empty() {
         return Ok(fetched);
     }
-    let mut sql = String::from("SELECT level, idx, hash FROM tree_hashes WHERE org = $1 AND (");
+    // `org = $1` inside every term lets both engines answer each term from the primary
+    // key (SQLite's OR optimisation needs each term indexable on its own).
+    let mut sql = String::from("SELECT level, idx, hash FROM tree_hashes WHERE ");
     for n in 0..ids.len() {
         if n > 0 {
             sql.push_str(" OR ");
         }
         sql.push_str(&format!(
-            "(level = ${} AND idx = ${})",
+            "(org = $1 AND level = ${} AND idx = ${})",
             2 * n + 2,
             2 * n + 3
         ));
     }
-    sql.push(')');
     // Only placeholders are formatted into the statement.
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org);
     for id in ids {
