@@ -17,7 +17,7 @@ mod model;
 pub mod stamper;
 pub mod stamps;
 mod store;
-pub mod tree;
+mod tree;
 pub mod tsa;
 
 pub use checkpointer::Checkpointer;

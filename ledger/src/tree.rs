@@ -176,11 +176,6 @@ impl Frontier {
         self.size
     }
 
-    /// The perfect-subtree roots, largest first.
-    pub fn hashes(&self) -> &[Hash] {
-        &self.hashes
-    }
-
     /// Appends a leaf and returns every subtree it completes, the leaf itself first.
     pub fn append(&mut self, leaf: Hash) -> Vec<(SubtreeId, Hash)> {
         let mut index = self.size;

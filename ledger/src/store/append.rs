@@ -8,7 +8,7 @@ use custody_verifier::merkle::Hash;
 use custody_verifier::node::{EncodedNode, Node};
 use sqlx::AssertSqlSafe;
 
-use super::{Store, Tx, db, get, hash_from, head, int, now_us, subtrees, uint};
+use super::{Engine, Store, Tx, db, get, hash_from, head, int, now_us, subtrees, uint};
 use crate::LedgerError;
 use crate::error::AppendError;
 use crate::model::{Appended, NewNode};
@@ -107,7 +107,7 @@ impl Store {
             subtrees: Vec::new(),
             keys: HashMap::new(),
         };
-        let known = prefetch(&mut tx, org, &nodes, log.next_index).await?;
+        let known = prefetch(&mut tx, self.engine(), org, &nodes, log.next_index).await?;
         let mut results = Vec::with_capacity(nodes.len());
         for (position, new) in nodes.into_iter().enumerate() {
             results.push(accept(&known, org, &mut batch, position, new)?);
@@ -116,7 +116,7 @@ impl Store {
             tx.rollback().await.map_err(db("rollback"))?;
             return Ok(results);
         }
-        write_batch(&mut tx, org, &batch).await?;
+        write_batch(&mut tx, self.engine(), org, &batch).await?;
         sqlx::query("UPDATE log_heads SET next_index = $2 WHERE org = $1")
             .bind(org)
             .bind(int(batch.next_index()))
@@ -137,10 +137,20 @@ struct Known {
     leaves: HashMap<u64, Hash>,
 }
 
-/// Placeholders `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
+/// Placeholder number `n` (from 1), bound in order. SQLite gets anonymous `?`: sqlx
+/// resolves a numbered SQLite parameter by name, a linear search per parameter that makes
+/// a statement of thousands of parameters quadratic.
+fn placeholder(engine: Engine, n: usize) -> String {
+    match engine {
+        Engine::Sqlite => "?".into(),
+        Engine::Postgres => format!("${n}"),
+    }
+}
+
+/// Placeholders `first, first+1, …` for `count` values.
+fn placeholders(engine: Engine, first: usize, count: usize) -> String {
     (first..first + count)
-        .map(|n| format!("${n}"))
+        .map(|n| placeholder(engine, n))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -148,6 +158,7 @@ fn placeholders(first: usize, count: usize) -> String {
 /// Looks up, in a few queries, every idempotency key and stored parent the batch names.
 async fn prefetch(
     tx: &mut Tx,
+    engine: Engine,
     org: &str,
     nodes: &[NewNode],
     start: u64,
@@ -161,8 +172,9 @@ async fn prefetch(
     for chunk in keys.chunks(CHUNK) {
         let sql = format!(
             "SELECT idempotency_key, idx, leaf_hash FROM nodes \
-             WHERE org = $1 AND idempotency_key IN ({})",
-            placeholders(2, chunk.len())
+             WHERE org = {} AND idempotency_key IN ({})",
+            placeholder(engine, 1),
+            placeholders(engine, 2, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org);
         for key in chunk {
@@ -189,8 +201,9 @@ async fn prefetch(
     let parents: Vec<u64> = parents.into_iter().collect();
     for chunk in parents.chunks(CHUNK) {
         let sql = format!(
-            "SELECT idx, leaf_hash FROM nodes WHERE org = $1 AND idx IN ({})",
-            placeholders(2, chunk.len())
+            "SELECT idx, leaf_hash FROM nodes WHERE org = {} AND idx IN ({})",
+            placeholder(engine, 1),
+            placeholders(engine, 2, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(org);
         for index in chunk {
@@ -279,8 +292,8 @@ async fn load_frontier(tx: &mut Tx, org: &str, size: u64) -> Result<Frontier, Le
     })
 }
 
-/// `prefix` followed by `rows` tuples of `columns` numbered placeholders.
-fn values_sql(prefix: &str, rows: usize, columns: usize) -> String {
+/// `prefix` followed by `rows` tuples of `columns` placeholders.
+fn values_sql(engine: Engine, prefix: &str, rows: usize, columns: usize) -> String {
     let mut sql = String::from(prefix);
     for row in 0..rows {
         sql.push_str(if row == 0 { " VALUES (" } else { ", (" });
@@ -288,17 +301,23 @@ fn values_sql(prefix: &str, rows: usize, columns: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * columns + column + 1));
+            sql.push_str(&placeholder(engine, row * columns + column + 1));
         }
         sql.push(')');
     }
     sql
 }
 
-async fn write_batch(tx: &mut Tx, org: &str, batch: &Batch) -> Result<(), LedgerError> {
+async fn write_batch(
+    tx: &mut Tx,
+    engine: Engine,
+    org: &str,
+    batch: &Batch,
+) -> Result<(), LedgerError> {
     let appended_at = now_us();
     for chunk in batch.nodes.chunks(CHUNK) {
         let sql = values_sql(
+            engine,
             "INSERT INTO nodes (org, idx, leaf_hash, bytes, kind, case_id, subject, \
              recorded_at_s, recorded_at_ns, idempotency_key, appended_at_us)",
             chunk.len(),
@@ -338,6 +357,7 @@ async fn write_batch(tx: &mut Tx, org: &str, batch: &Batch) -> Result<(), Ledger
         .collect();
     for chunk in edges.chunks(CHUNK) {
         let sql = values_sql(
+            engine,
             "INSERT INTO node_parents (org, child, parent)",
             chunk.len(),
             3,
@@ -353,6 +373,7 @@ async fn write_batch(tx: &mut Tx, org: &str, batch: &Batch) -> Result<(), Ledger
     }
     for chunk in batch.subtrees.chunks(CHUNK) {
         let sql = values_sql(
+            engine,
             "INSERT INTO tree_hashes (org, level, idx, hash)",
             chunk.len(),
             4,
@@ -376,12 +397,16 @@ async fn write_batch(tx: &mut Tx, org: &str, batch: &Batch) -> Result<(), Ledger
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 mod tests {
-    use super::values_sql;
+    use super::{Engine, values_sql};
 
     #[test]
     fn placeholders_are_numbered_across_rows() {
         assert_eq!(
-            values_sql("INSERT INTO t (a, b)", 2, 2),
+            values_sql(Engine::Sqlite, "INSERT INTO t (a, b)", 2, 2),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(
+            values_sql(Engine::Postgres, "INSERT INTO t (a, b)", 2, 2),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
         );
     }

@@ -28,7 +28,7 @@ pub(crate) use read::{head, subtrees};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The database engine behind a [`Store`].
+/// The database engine behind a [`crate::Ledger`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     /// SQLite (embedded; WAL, `synchronous=FULL`).
