@@ -5,11 +5,12 @@
 //! [`Ledger::unstamped_checkpoints`](crate::Ledger::unstamped_checkpoints), asks its
 //! TSAs for tokens over each note, verifies them, and stores them with
 //! [`Ledger::record_timestamp`](crate::Ledger::record_timestamp). A checkpoint counts
-//! as stamped once it has at least one stored token.
+//! as covered once it, or a later checkpoint of the same log, has a stored token: the
+//! later checkpoint is consistent with it, so the token proves every node in it existed.
 
 use custody_verifier::time::UtcTime;
 
-/// A signed checkpoint that has no stored timestamp token yet.
+/// A signed checkpoint that no stored timestamp token covers yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingStamp {
     /// The organisation whose log the checkpoint belongs to.
@@ -26,9 +27,9 @@ pub struct PendingStamp {
 /// How far timestamping lags behind one organisation's checkpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StampingStatus {
-    /// Number of checkpoints with no stored token.
+    /// Number of checkpoints no stored token covers.
     pub unstamped: u64,
-    /// When the oldest unstamped checkpoint was stored, if any is unstamped.
+    /// When the oldest uncovered checkpoint was stored, if any.
     pub oldest_unstamped_created_at: Option<UtcTime>,
     /// The largest checkpoint size that has at least one token, if any.
     pub latest_stamped_size: Option<u64>,
@@ -39,8 +40,9 @@ use tokio::sync::watch;
 use crate::{Ledger, LedgerError};
 
 impl Ledger {
-    /// Checkpoints without a stored token, oldest first across organisations, at most
-    /// `limit`.
+    /// What to stamp next: for each organisation with checkpoints not yet covered by a
+    /// token, its newest checkpoint (a token over it covers every earlier one, which are
+    /// consistent prefixes of it), the longest-waiting organisation first, at most `limit`.
     ///
     /// # Errors
     /// A database error, or a stored note that does not parse.

@@ -186,16 +186,17 @@ async fn stamping_queue_and_status(db: Db) {
     let order: Vec<(&str, u64)> = pending.iter().map(|p| (p.org.as_str(), p.size)).collect();
     assert_eq!(
         order,
-        vec![(ORG, 1), ("globex", 1), (ORG, 2)],
-        "oldest first, across orgs"
+        vec![(ORG, 2), ("globex", 1)],
+        "each org's newest checkpoint, the longest-waiting org first"
     );
-    assert_eq!(pending[0].note_text, first.note_text().unwrap());
+    let second = l.checkpoint_at(ORG, 2).await.unwrap().unwrap();
+    assert_eq!(pending[0].note_text, second.note_text().unwrap());
     assert_eq!(l.unstamped_checkpoints(1).await.unwrap().len(), 1);
     let status = l.stamping_status(ORG).await.unwrap();
     assert_eq!(status.unstamped, 2);
     assert_eq!(status.oldest_unstamped_created_at, Some(first.created_at));
     let tsa = LocalTsa::start();
-    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&pending[2].note_text).into();
+    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&pending[0].note_text).into();
     let (token, gen_time) = tsa.stamp(&digest);
     l.record_timestamp(
         ORG,
@@ -211,7 +212,11 @@ async fn stamping_queue_and_status(db: Db) {
         .await
         .unwrap();
     let status = l.stamping_status(ORG).await.unwrap();
-    assert_eq!((status.unstamped, status.latest_stamped_size), (1, Some(2)));
+    assert_eq!(
+        (status.unstamped, status.latest_stamped_size),
+        (0, Some(2)),
+        "the token over checkpoint 2 also covers checkpoint 1"
+    );
     let stored = l.timestamps(ORG, 2).await.unwrap();
     assert_eq!(stored.len(), 1, "the same token is stored once");
     assert_eq!(

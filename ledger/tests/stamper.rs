@@ -91,7 +91,7 @@ async fn the_stamper_catches_up_after_an_outage() {
     let server = LocalTsaServer::start(Mode::ServerError).await;
     let stamper = Stamper::spawn(ledger.clone(), vec![http(&server, "local")], fast());
 
-    let (size, note) = append_and_checkpoint(&ledger, 1).await;
+    let (size, _) = append_and_checkpoint(&ledger, 1).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(ledger.stamping_status(ORG).await.unwrap().unstamped, 1);
     let down = counters(&stamper, 0);
@@ -105,12 +105,20 @@ async fn the_stamper_catches_up_after_an_outage() {
 
     server.set_mode(Mode::OpensslEc);
     wait_stamped(&ledger, Duration::from_secs(5)).await;
-    for size in [size, later] {
-        let tokens = ledger.timestamps(ORG, size).await.unwrap();
-        assert_eq!(tokens.len(), 1, "checkpoint {size}");
-        assert_eq!(tokens[0].tsa, "local");
-    }
-    let token = &ledger.timestamps(ORG, size).await.unwrap()[0];
+    // One token over the newest checkpoint covers both: the older one is a consistent
+    // prefix of it, so the stamper does not ask for a token per missed checkpoint.
+    assert!(ledger.timestamps(ORG, size).await.unwrap().is_empty());
+    let tokens = ledger.timestamps(ORG, later).await.unwrap();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].tsa, "local");
+    let token = &tokens[0];
+    let note = ledger
+        .checkpoint_at(ORG, later)
+        .await
+        .unwrap()
+        .unwrap()
+        .note_text()
+        .unwrap();
     let report = verify_timestamp(
         &token.token_der,
         Imprint::Data(&note),
@@ -120,7 +128,7 @@ async fn the_stamper_catches_up_after_an_outage() {
     )
     .unwrap();
     assert_eq!(report.gen_time(), token.gen_time);
-    assert_eq!(counters(&stamper, 0).stamped, 2);
+    assert_eq!(counters(&stamper, 0).stamped, 1);
     stamper.shutdown().await;
 }
 
@@ -183,7 +191,7 @@ async fn the_development_tsa_stamps_the_embedded_default() {
         certs_pem: None,
     };
     let stamper = Stamper::spawn(ledger.clone(), vec![tsa], StamperConfig::default());
-    let (size, note) = append_and_checkpoint(&ledger, 1).await;
+    let (size, _) = append_and_checkpoint(&ledger, 1).await;
     wait_stamped(&ledger, Duration::from_secs(3)).await;
     let token = &ledger.timestamps(ORG, size).await.unwrap()[0];
     assert_eq!(token.tsa, "dev");

@@ -186,7 +186,9 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db("insert timestamp"))?;
-        sqlx::query("DELETE FROM pending_stamps WHERE org = $1 AND size = $2")
+        // A token over checkpoint `size` also covers every earlier checkpoint (they are
+        // consistent prefixes of it), so none of them needs a token of its own any more.
+        sqlx::query("DELETE FROM pending_stamps WHERE org = $1 AND size <= $2")
             .bind(org)
             .bind(int(size))
             .execute(&mut *tx)
@@ -225,15 +227,19 @@ impl Store {
             .collect()
     }
 
-    /// Checkpoints without a token, oldest first, across organisations.
+    /// For each organisation with checkpoints waiting, its newest one (a token over it
+    /// covers all the others), the longest-waiting organisation first. After a TSA
+    /// outage this asks for one token per organisation, not one per missed checkpoint.
     pub(crate) async fn unstamped(
         &self,
         limit: usize,
     ) -> Result<Vec<StoredCheckpoint>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT c.org, c.size, c.root, c.note, c.created_at_us FROM pending_stamps p \
-             JOIN checkpoints c ON c.org = p.org AND c.size = p.size \
-             ORDER BY p.created_at_us, p.org, p.size LIMIT $1",
+            "SELECT c.org, c.size, c.root, c.note, c.created_at_us FROM checkpoints c \
+             JOIN (SELECT org, MAX(size) AS size, MIN(created_at_us) AS waiting_since \
+                   FROM pending_stamps GROUP BY org) p \
+             ON c.org = p.org AND c.size = p.size \
+             ORDER BY p.waiting_since, p.org LIMIT $1",
         )
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(self.pool())
