@@ -191,7 +191,7 @@ async fn the_development_tsa_stamps_the_embedded_default() {
         certs_pem: None,
     };
     let stamper = Stamper::spawn(ledger.clone(), vec![tsa], StamperConfig::default());
-    let (size, _) = append_and_checkpoint(&ledger, 1).await;
+    let (size, note) = append_and_checkpoint(&ledger, 1).await;
     wait_stamped(&ledger, Duration::from_secs(3)).await;
     let token = &ledger.timestamps(ORG, size).await.unwrap()[0];
     assert_eq!(token.tsa, "dev");
