@@ -10,7 +10,6 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use sqlx::{PgPool, SqlitePool};
 
 use crate::db::Database;
 
@@ -105,64 +104,53 @@ fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Issues a token for `org` with `role`; returns the secret (shown once).
+/// Issues a token for `org` with `role`, optionally owned by an employee (whose
+/// sessions an offboarding invalidates); returns the secret (shown once).
 pub async fn issue(
     db: &Database,
     org: &str,
     role: Role,
     name: &str,
 ) -> Result<TokenSecret, AuthError> {
+    issue_owned(db, org, role, name, None).await
+}
+
+/// As [`issue`], recording the employee email that owns the token.
+pub async fn issue_owned(
+    db: &Database,
+    org: &str,
+    role: Role,
+    name: &str,
+    owner_email: Option<&str>,
+) -> Result<TokenSecret, AuthError> {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).map_err(|e| AuthError::Database(sqlx::Error::Io(e.into())))?;
     let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    let now = custody_verifier::time::UtcTime::from_unix(crate::clock::now_unix(), 0)
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    match db {
-        Database::Sqlite(pool) => {
-            insert_sqlite(pool, &hash(&secret), org, role, name, &now).await?
-        }
-        Database::Postgres(pool) => insert_postgres(pool, &hash(&secret), org, role, name).await?,
-    }
-    Ok(TokenSecret(secret))
-}
-
-async fn insert_sqlite(
-    pool: &SqlitePool,
-    h: &[u8],
-    org: &str,
-    role: Role,
-    name: &str,
-    now: &str,
-) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO api_tokens (token_hash, org, role, name, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO api_tokens (token_hash, org, role, name, created_at, owner_email) \
+         VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP, $5)",
     )
-    .bind(h)
+    .bind(hash(&secret))
     .bind(org)
     .bind(role.as_str())
     .bind(name)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|_| ())
+    .bind(owner_email)
+    .execute(db.pool())
+    .await?;
+    Ok(TokenSecret(secret))
 }
 
-async fn insert_postgres(
-    pool: &PgPool,
-    h: &[u8],
-    org: &str,
-    role: Role,
-    name: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO api_tokens (token_hash, org, role, name) VALUES ($1, $2, $3, $4)")
-        .bind(h)
-        .bind(org)
-        .bind(role.as_str())
-        .bind(name)
-        .execute(pool)
-        .await
-        .map(|_| ())
+/// Revokes every live token of `org` owned by `owner_email`; returns how many.
+pub async fn revoke_owned(db: &Database, org: &str, owner_email: &str) -> Result<u64, AuthError> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = CURRENT_TIMESTAMP \
+         WHERE org = $1 AND owner_email = $2 AND revoked_at IS NULL",
+    )
+    .bind(org)
+    .bind(owner_email)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Resolves an `Authorization` header value to the principal it names.
@@ -172,21 +160,12 @@ pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Princip
         .map(str::trim)
         .filter(|s| s.starts_with(PREFIX) && s.len() < 128)
         .ok_or(AuthError::Missing)?;
-    let h = hash(secret);
-    let row: Option<(String, String, String)> = match db {
-        Database::Sqlite(pool) => sqlx::query_as(
-            "SELECT org, role, name FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-        )
-        .bind(&h)
-        .fetch_optional(pool)
-        .await?,
-        Database::Postgres(pool) => sqlx::query_as(
-            "SELECT org, role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(&h)
-        .fetch_optional(pool)
-        .await?,
-    };
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT org, role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(hash(secret))
+    .fetch_optional(db.pool())
+    .await?;
     let (org, role, token_name) = row.ok_or(AuthError::Invalid)?;
     Ok(Principal {
         org,

@@ -20,7 +20,7 @@ pub struct ServeConfig {
     /// Host part of every log origin (`<host>/custody/<org>`).
     #[arg(long, env = "CUSTODY_ORIGIN_HOST", default_value = "localhost")]
     pub origin_host: String,
-    /// RFC 3161 TSA URLs, comma-separated (production: http://timestamp.digicert.com).
+    /// RFC 3161 TSA URLs, comma-separated (production: `http://timestamp.digicert.com`).
     /// Empty: the built-in development TSA, marked untrusted in every report.
     #[arg(long = "tsa-url", env = "CUSTODY_TSA_URLS", value_delimiter = ',')]
     pub tsa_urls: Vec<String>,

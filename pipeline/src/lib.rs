@@ -7,4 +7,6 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod engine;
+pub mod sealing;
 pub mod server;
