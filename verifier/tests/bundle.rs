@@ -158,6 +158,29 @@ fn missing_extra_and_unlisted_files_fail_the_inventory() {
 }
 
 #[test]
+fn a_manifest_naming_another_organisations_log_is_refused() {
+    let log = two_cases();
+    let tsa = LocalTsa::start();
+    let mut files = log.case_bundle("case-1", &[6, 12], &tsa, &[PDF]);
+    let manifest = String::from_utf8(files.get("manifest.json").unwrap().to_vec()).unwrap();
+    *files.get_mut("manifest.json").unwrap() = manifest
+        .replace("\"org\": \"acme\"", "\"org\": \"globex\"")
+        .into_bytes();
+    let err = verify(&log, &files).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Bundle(bundle::BundleError::ForeignOrigin { .. })
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.is_unusable(),
+        "a lying manifest fails verification (exit 1)"
+    );
+}
+
+#[test]
 fn the_wrong_log_key_or_tsa_root_is_refused() {
     let log = two_cases();
     let tsa = LocalTsa::start();

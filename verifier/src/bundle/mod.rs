@@ -92,6 +92,14 @@ pub enum BundleError {
         /// The version declared.
         found: u64,
     },
+    /// The manifest's log origin is not named after its organisation.
+    #[error("origin `{origin}` is not the log of org `{org}` (`<host>/custody/{org}`)")]
+    ForeignOrigin {
+        /// The manifest's origin.
+        origin: String,
+        /// The manifest's organisation.
+        org: String,
+    },
     /// A path the format does not define.
     #[error("{path} is not a file the bundle format defines")]
     UnexpectedPath {

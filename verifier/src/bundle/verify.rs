@@ -131,6 +131,16 @@ fn take_inventory(files: &BundleFiles) -> Result<Inventory, Error> {
     crate::node::check_org(&manifest.org).map_err(|e| BundleError::Manifest {
         reason: format!("org `{}`: {e}", manifest.org),
     })?;
+    // A custody log is named after its organisation (evidence-format.md §5), so a bundle
+    // cannot present one organisation's log as another's.
+    let suffix = format!("/custody/{}", manifest.org);
+    if !manifest.origin.ends_with(&suffix) || manifest.origin.len() == suffix.len() {
+        return Err(BundleError::ForeignOrigin {
+            origin: manifest.origin.clone(),
+            org: manifest.org.clone(),
+        }
+        .into());
+    }
     let mut paths = BTreeSet::new();
     for (path, bytes) in files.iter() {
         if path == MANIFEST_PATH {
