@@ -21,3 +21,11 @@ pub fn now() -> UtcTime {
     // subsec_millis() is below 1,000, so the nanoseconds are always in range.
     UtcTime::from_unix(secs, d.subsec_millis() * 1_000_000).unwrap_or(UtcTime::EPOCH)
 }
+
+/// Microseconds since the Unix epoch (the engine's queue times).
+pub fn now_us() -> i64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}

@@ -34,6 +34,28 @@ pub struct ServeConfig {
     /// `<data-dir>/admin-token` the first time (empty: none).
     #[arg(long, env = "CUSTODY_BOOTSTRAP_ORG", default_value = "default")]
     pub bootstrap_org: String,
+    /// The 32-byte key (base64) that seals provider credentials at rest; default: generated
+    /// into `<data-dir>/secret.key` on first start.
+    #[arg(long, env = "CUSTODY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<SecretArg>,
+}
+
+/// A secret given on the command line or in the environment; `Debug` never prints it.
+#[derive(Clone)]
+pub struct SecretArg(pub String);
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl ServeConfig {

@@ -2,8 +2,8 @@
 //! embedded defaults (SQLite, development TSA), through the real HTTP API, then exports
 //! the case's evidence bundle and verifies it with the offline verifier.
 //!
-//! No provider is contacted: the demo records what the pipeline would record, with
-//! `"demo": true` in every body.
+//! No LLM provider is connected, so none is contacted: the case revokes the employee's
+//! API tokens in this service and completes, and every step is a real custody node.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +26,8 @@ pub struct DemoArgs {
 }
 
 const ORG: &str = "acme";
-const CASE: &str = "demo-case-1";
+const EMPLOYEE: &str = "emp-1042";
+const EMAIL: &str = "dana@acme.example";
 
 /// Runs the demonstration; fails if any step, or the final verification, fails.
 pub async fn run(args: DemoArgs) -> Result<ExitCode, ServeError> {
@@ -40,6 +41,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, ServeError> {
         tsa_roots: None,
         checkpoint_interval_ms: 200,
         bootstrap_org: ORG.into(),
+        secret_key: None,
     };
     let service = server::start(&config).await?;
     let result = drive(&service, &config, &args).await;
@@ -83,14 +85,9 @@ impl Api {
             .await
     }
 
-    async fn append(&self, node: Value) -> Result<Value, String> {
-        let response = self
-            .send(
-                self.http
-                    .post(format!("{}/v1/ledger/nodes", self.base))
-                    .json(&node),
-            )
-            .await?;
+    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        let request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        let response = self.send(request).await?;
         response.json().await.map_err(|e| e.to_string())
     }
 }
@@ -113,20 +110,36 @@ async fn drive(
     );
 
     let started = Instant::now();
-    let case = append_case(&api).await?;
+    let case_id = lock_out(service, &api).await?;
+    let case = wait_for_case(&api, &case_id).await?;
+    let timeline = case["timeline"].as_array().cloned().unwrap_or_default();
     println!(
-        "  appended {} custody nodes for case {CASE} through POST /v1/ledger/nodes",
-        case.len()
+        "  case {case_id} {} after {} ms:",
+        case["status"].as_str().unwrap_or("?"),
+        started.elapsed().as_millis()
     );
+    for event in &timeline {
+        println!(
+            "    #{} {} {}",
+            event["index"],
+            event["kind"].as_str().unwrap_or("?"),
+            event["body"]
+        );
+    }
 
-    let log = wait_for_stamp(&api, case.len() as u64).await?;
+    let size = timeline
+        .iter()
+        .filter_map(|e| e["index"].as_u64())
+        .max()
+        .map_or(0, |i| i + 1);
+    let log = wait_for_stamp(&api, size).await?;
     println!(
         "  checkpoint signed and timestamped after {} ms",
         started.elapsed().as_millis()
     );
 
     let tar = api
-        .get(&format!("/v1/ledger/export/cases/{CASE}"))
+        .get(&format!("/v1/ledger/export/cases/{case_id}"))
         .await?
         .bytes()
         .await
@@ -138,7 +151,7 @@ async fn drive(
     std::fs::write(args.out.join("tsa-roots.pem"), &service.tsa_roots_pem)
         .map_err(|e| e.to_string())?;
     println!(
-        "  exported GET /v1/ledger/export/cases/{CASE} → {} ({} bytes)",
+        "  exported GET /v1/ledger/export/cases/{case_id} → {} ({} bytes)",
         args.out.join("bundle.tar").display(),
         tar.len()
     );
@@ -161,43 +174,60 @@ async fn drive(
     Ok(())
 }
 
-/// A small offboarding case: trigger, two provider revocations, sessions.
-async fn append_case(api: &Api) -> Result<Vec<Value>, String> {
-    let node = |kind: &str, parents: Vec<Value>, body: Value| {
-        json!({"kind": kind, "case_id": CASE, "subject": "emp-1042", "parents": parents, "body": body,
-               "idempotency_key": format!("{CASE}/{kind}/{}", body["provider"].as_str().unwrap_or("-"))})
-    };
-    let parent =
-        |appended: &Value| json!({"index": appended["index"], "hash": appended["leaf_hash"]});
-    let trigger = api
-        .append(node(
-            "lockout_requested",
-            vec![],
-            json!({"demo": true, "requested_by": "admin@acme.example", "reason": "departure"}),
-        ))
+/// Adds the sample employee (who holds an API token of this service), then presses
+/// "Lock Out" through the API. No provider is connected: the demo contacts no one.
+async fn lock_out(service: &server::Service, api: &Api) -> Result<String, String> {
+    api.post(
+        "/v1/employees",
+        json!({"id": EMPLOYEE, "email": EMAIL, "display_name": "Dana Example"}),
+    )
+    .await?;
+    crate::auth::issue_owned(
+        &service.db,
+        ORG,
+        crate::auth::Role::Auditor,
+        "dana's laptop",
+        Some(EMAIL),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "  added employee {EMAIL} (holding one API token); no LLM provider is connected in the demo"
+    );
+    let case = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": EMAIL, "confirm": true, "reason": "last day"}),
+        )
         .await?;
-    let openai = api
-        .append(node(
-            "provider_revoked",
-            vec![parent(&trigger)],
-            json!({"demo": true, "provider": "openai"}),
-        ))
-        .await?;
-    let anthropic = api
-        .append(node(
-            "provider_revoked",
-            vec![parent(&trigger)],
-            json!({"demo": true, "provider": "anthropic"}),
-        ))
-        .await?;
-    let sessions = api
-        .append(node(
-            "sessions_invalidated",
-            vec![parent(&openai), parent(&anthropic)],
-            json!({"demo": true, "sessions": 2}),
-        ))
-        .await?;
-    Ok(vec![trigger, openai, anthropic, sessions])
+    let case_id = case["case_id"]
+        .as_str()
+        .ok_or("no case id in the lockout response")?
+        .to_owned();
+    println!(
+        "  POST /v1/lockouts {{\"email\": \"{EMAIL}\", \"confirm\": true}} started case {case_id}"
+    );
+    Ok(case_id)
+}
+
+/// Polls the sync log until the case is completed.
+async fn wait_for_case(api: &Api, case_id: &str) -> Result<Value, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let case: Value = api
+            .get(&format!("/v1/hris/sync-log/{case_id}"))
+            .await?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if case["status"] == "completed" {
+            return Ok(case);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("case {case_id} not completed after 30 s: {case}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Polls the log until a timestamped checkpoint covers `size` nodes.

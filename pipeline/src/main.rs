@@ -30,6 +30,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The reference device agent: enroll a device, then poll for and apply lock commands.
+    #[command(subcommand)]
+    Agent(custody_pipeline::agent::AgentCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +65,7 @@ async fn main() -> ExitCode {
     let result = match config.command {
         Command::Serve(serve) => server::serve(serve).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Agent(command) => Ok(custody_pipeline::agent::main(command).await),
         Command::Token(TokenCommand::Create {
             serve,
             org,

@@ -18,6 +18,8 @@ use crate::api::{self, AppState};
 use crate::auth::{self, Role};
 use crate::config::ServeConfig;
 use crate::db::Database;
+use crate::engine::{Engine, EngineTask};
+use crate::sealing::SealingKey;
 
 /// The file `custody serve` writes the bootstrap organisation's first admin token to.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
@@ -53,12 +55,17 @@ pub struct Service {
     pub ledger: Ledger,
     /// The service database.
     pub db: Database,
+    /// The offboarding engine.
+    pub engine: Engine,
+    /// Device enrollment and lock commands.
+    pub devices: crate::devices::Devices,
     /// Whether timestamps come from the built-in development TSA.
     pub development_tsa: bool,
     /// PEM of the roots TSA tokens chain to (the development root, or the configured roots).
     pub tsa_roots_pem: Vec<u8>,
     checkpointer: Checkpointer,
     stamper: Stamper,
+    workers: EngineTask,
     stop: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
 }
@@ -67,6 +74,18 @@ pub struct Service {
 pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
     let ledger = open_ledger(config).await?;
     let db = Database::open(&config.database_url()).await?;
+    let sealing_key = match &config.secret_key {
+        Some(secret) => SealingKey::from_base64(&secret.0),
+        None => SealingKey::load_or_create(&config.data_dir),
+    }
+    .map_err(|e| ServeError::Config(e.to_string()))?;
+    let devices = crate::devices::Devices::open(db.clone(), &config.data_dir, &config.origin_host)?;
+    let engine = Engine::new(
+        ledger.clone(),
+        db.clone(),
+        sealing_key.clone(),
+        devices.clone(),
+    );
     let (tsas, tsa_roots_pem, development_tsa) = timestamp_authorities(config)?;
     if development_tsa {
         tracing::warn!(
@@ -77,6 +96,7 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
         bootstrap(&ledger, &db, &config.bootstrap_org, &config.data_dir).await?;
     }
     let checkpointer = Checkpointer::spawn(ledger.clone());
+    let workers = engine.spawn();
     let stamper = Stamper::spawn(ledger.clone(), tsas, StamperConfig::default());
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -84,6 +104,9 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
     let app = api::router(AppState {
         ledger: ledger.clone(),
         db: db.clone(),
+        engine: engine.clone(),
+        sealing_key,
+        devices: devices.clone(),
     });
     let http = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -97,10 +120,13 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
         addr,
         ledger,
         db,
+        engine,
+        devices,
         development_tsa,
         tsa_roots_pem,
         checkpointer,
         stamper,
+        workers,
         stop,
         http,
     })
@@ -123,6 +149,7 @@ impl Service {
             .http
             .await
             .map_err(|e| ServeError::Io(std::io::Error::other(e)))?;
+        self.workers.shutdown().await;
         self.stamper.shutdown().await;
         self.checkpointer.shutdown().await;
         self.ledger.close().await;

@@ -35,6 +35,7 @@ async fn start(database_url: Option<String>) -> Running {
         tsa_roots: None,
         checkpoint_interval_ms: 100,
         bootstrap_org: "acme".into(),
+        secret_key: None,
     };
     let service = server::start(&config).await.unwrap();
     let admin = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE))

@@ -50,6 +50,22 @@ const ROUTED: &[(&str, &str)] = &[
     ("get", "/v1/ledger/proofs/consistency"),
     ("get", "/v1/ledger/export/cases/{case_id}"),
     ("get", "/v1/ledger/export/range"),
+    ("get", "/v1/employees"),
+    ("post", "/v1/employees"),
+    ("get", "/v1/providers"),
+    ("post", "/v1/providers"),
+    ("get", "/v1/lockouts"),
+    ("post", "/v1/lockouts"),
+    ("get", "/v1/lockouts/{case_id}"),
+    ("post", "/v1/lockouts/{case_id}/override"),
+    ("get", "/v1/hris/sync-log"),
+    ("get", "/v1/hris/sync-log/{case_id}"),
+    ("get", "/.well-known/custody-command-key"),
+    ("get", "/v1/devices"),
+    ("post", "/v1/devices/enrollment-tokens"),
+    ("post", "/v1/devices/enroll"),
+    ("get", "/v1/device/commands"),
+    ("post", "/v1/device/commands/{command_id}/ack"),
 ];
 
 #[tokio::test]
@@ -73,6 +89,7 @@ async fn every_documented_route_is_served_and_every_route_documented() {
         tsa_roots: None,
         checkpoint_interval_ms: 100,
         bootstrap_org: "acme".into(),
+        secret_key: None,
     };
     let service = server::start(&config).await.unwrap();
     let token = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE)).unwrap();

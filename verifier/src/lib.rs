@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod command;
 pub mod dag;
 mod der;
 pub mod error;

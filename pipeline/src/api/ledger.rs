@@ -156,9 +156,7 @@ async fn append(
     body: Result<Json<AppendBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     principal.require(&[Role::Admin])?;
-    let Json(body) = body.map_err(|e| ApiError::BadRequest {
-        message: e.body_text(),
-    })?;
+    let body = super::json_body(body)?;
     let parents = body
         .parents
         .iter()

@@ -4,8 +4,11 @@
 //! and a role; handlers only ever see that organisation's data. `schemas/openapi.yaml`
 //! describes every route.
 
+mod devices;
+mod directory;
 mod error;
 pub mod ledger;
+mod lockouts;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -22,8 +25,14 @@ use crate::db::Database;
 pub struct AppState {
     /// The evidence ledger.
     pub ledger: custody_ledger::Ledger,
-    /// The service's own tables (API tokens).
+    /// The service's own tables (tokens, employees, providers, the engine's queue).
     pub db: Database,
+    /// The offboarding engine.
+    pub engine: crate::engine::Engine,
+    /// Seals provider credentials at rest.
+    pub sealing_key: crate::sealing::SealingKey,
+    /// Device enrollment, signed lock commands and their acknowledgements.
+    pub devices: crate::devices::Devices,
 }
 
 /// The whole API.
@@ -34,7 +43,19 @@ pub fn router(state: AppState) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .nest("/v1/ledger", ledger::router())
+        .merge(devices::router())
+        .nest("/v1", directory::router().merge(lockouts::router()))
         .with_state(state)
+}
+
+/// The body of a JSON request, or a 400 that says what is wrong with it.
+pub(crate) fn json_body<T>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|Json(value)| value)
+        .map_err(|e| ApiError::BadRequest {
+            message: e.body_text(),
+        })
 }
 
 impl FromRequestParts<AppState> for Principal {

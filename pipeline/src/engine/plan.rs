@@ -22,7 +22,7 @@ pub enum Step {
 }
 
 impl Step {
-    /// The step's stored name (`revoke:<provider>`, `lock_devices`, …).
+    /// The step's stored name (`revoke:<provider>`, `invalidate_sessions`, …).
     pub fn name(&self) -> String {
         match self {
             Step::RevokeProvider(id) => format!("revoke:{id}"),
@@ -72,7 +72,7 @@ pub struct PlannedStep {
 }
 
 /// The plan of a lockout triggered by an admin or an IdP: everything that removes access
-/// runs at once, then the case completes.
+/// runs at once (providers, device lock commands, sessions), then the case completes.
 pub fn lockout(provider_ids: &[String]) -> Vec<PlannedStep> {
     let mut access: Vec<Step> = provider_ids
         .iter()

@@ -1,0 +1,335 @@
+//! The workers: claim due steps, perform them, record their outcomes as custody nodes.
+
+use std::time::Duration;
+
+use custody_ledger::{NewNode, StoredNode};
+use custody_verifier::node::ParentRef;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::plan::Step;
+use super::store::{self, CaseRow, Claim};
+use super::{Engine, EngineError, object};
+use crate::directory::{self, EmployeeStatus};
+use crate::providers::{self, Leaver, ProviderError};
+
+/// How many steps one round claims.
+const BATCH: i64 = 16;
+/// The longest wait between rounds when nothing wakes the workers.
+const IDLE: Duration = Duration::from_millis(500);
+/// After this many failed attempts a step that keeps failing needs a person.
+const MAX_ATTEMPTS: i64 = 12;
+
+/// What performing a step came to.
+enum Outcome {
+    /// Record this node: the step is done.
+    Done {
+        body: Value,
+        parents: Vec<ParentRef>,
+    },
+    /// Try again later, no sooner than `after`.
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+    /// Only a person can make this step succeed.
+    Attention { reason: String },
+}
+
+/// A running worker loop.
+pub struct EngineTask {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl EngineTask {
+    /// Stops the loop after its current round.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Engine {
+    /// Starts the worker loop.
+    pub fn spawn(&self) -> EngineTask {
+        let engine = self.clone();
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                let worked = match engine.run_once().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(error = %e, "engine round failed");
+                        0
+                    }
+                };
+                if worked > 0 {
+                    continue;
+                }
+                tokio::select! {
+                    _ = engine.inner.wake.notified() => {}
+                    _ = tokio::time::sleep(IDLE) => {}
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
+        EngineTask {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Claims and performs the steps due now; returns how many it handled.
+    pub async fn run_once(&self) -> Result<usize, EngineError> {
+        let claims = store::claim(
+            &self.inner.db,
+            &self.inner.owner,
+            crate::clock::now_us(),
+            self.inner.lease,
+            BATCH,
+        )
+        .await?;
+        let handled = claims.len();
+        let tasks: Vec<_> = claims
+            .into_iter()
+            .map(|claim| {
+                let engine = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = engine.handle(&claim).await {
+                        tracing::warn!(case = %claim.case_id, step = %claim.step, error = %e, "step failed; it will be retried");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+        Ok(handled)
+    }
+
+    async fn handle(&self, claim: &Claim) -> Result<(), EngineError> {
+        let db = &self.inner.db;
+        let case = store::case(db, &claim.org, &claim.case_id)
+            .await?
+            .ok_or_else(|| EngineError::UnknownCase {
+                case_id: claim.case_id.clone(),
+            })?;
+        let key = format!("{}/{}", claim.case_id, claim.step);
+        let recorded = self
+            .inner
+            .ledger
+            .case_nodes(&claim.org, &claim.case_id)
+            .await?;
+        // The ledger is the source of truth: a step whose node exists is done.
+        if let Some(node) = recorded
+            .iter()
+            .find(|n| n.idempotency_key.as_deref() == Some(key.as_str()))
+        {
+            store::complete(db, &self.inner.owner, claim, node.index).await?;
+            return Ok(());
+        }
+        if case.closed == store::OVERRIDDEN {
+            return Ok(store::needs_attention(
+                db,
+                &self.inner.owner,
+                claim,
+                "the case was overridden by an admin",
+            )
+            .await?);
+        }
+        match self.perform(claim, &case, &recorded).await? {
+            Outcome::Done { body, parents } => {
+                let node = NewNode {
+                    kind: claim.step.node_kind().into(),
+                    case_id: Some(claim.case_id.clone()),
+                    subject: Some(case.employee_id.clone()),
+                    parents,
+                    recorded_at: crate::clock::now(),
+                    body: object(body),
+                    idempotency_key: Some(key),
+                };
+                let appended = self.inner.ledger.append(&claim.org, node).await?;
+                store::complete(db, &self.inner.owner, claim, appended.index).await?;
+                self.wake();
+            }
+            Outcome::Retry { reason, after } if claim.attempts < MAX_ATTEMPTS => {
+                let wait = after.unwrap_or_default().max(backoff(claim.attempts));
+                let next = crate::clock::now_us()
+                    .saturating_add(i64::try_from(wait.as_micros()).unwrap_or(i64::MAX));
+                store::retry_later(db, &self.inner.owner, claim, next, &reason).await?;
+            }
+            Outcome::Retry { reason, .. } => {
+                let reason = format!("gave up after {} attempts: {reason}", claim.attempts);
+                self.park(claim, &case, &reason).await?;
+            }
+            Outcome::Attention { reason } => self.park(claim, &case, &reason).await?,
+        }
+        Ok(())
+    }
+
+    /// Records that a step needs a person (a custody node, never a silent skip).
+    async fn park(&self, claim: &Claim, case: &CaseRow, reason: &str) -> Result<(), EngineError> {
+        let node = NewNode {
+            kind: "step_needs_attention".into(),
+            case_id: Some(claim.case_id.clone()),
+            subject: Some(case.employee_id.clone()),
+            parents: vec![ParentRef {
+                index: case.trigger_index,
+                hash: case.trigger_hash,
+            }],
+            recorded_at: crate::clock::now(),
+            body: object(
+                json!({"step": claim.step.name(), "reason": reason, "attempts": claim.attempts}),
+            ),
+            idempotency_key: Some(format!(
+                "{}/{}/attention/{}",
+                claim.case_id, claim.step, claim.attempts
+            )),
+        };
+        self.inner.ledger.append(&claim.org, node).await?;
+        store::needs_attention(&self.inner.db, &self.inner.owner, claim, reason).await?;
+        Ok(())
+    }
+
+    async fn perform(
+        &self,
+        claim: &Claim,
+        case: &CaseRow,
+        recorded: &[StoredNode],
+    ) -> Result<Outcome, EngineError> {
+        let trigger = vec![ParentRef {
+            index: case.trigger_index,
+            hash: case.trigger_hash,
+        }];
+        let db = &self.inner.db;
+        let Some(employee) = directory::employee(db, &claim.org, &case.employee_id).await? else {
+            return Ok(Outcome::Attention {
+                reason: format!(
+                    "employee {} is no longer in the directory",
+                    case.employee_id
+                ),
+            });
+        };
+        Ok(match &claim.step {
+            Step::RevokeProvider(id) => {
+                let Some(config) =
+                    directory::provider_config(db, &self.inner.key, &claim.org, id).await?
+                else {
+                    return Ok(Outcome::Attention {
+                        reason: format!("provider {id} is no longer connected"),
+                    });
+                };
+                let leaver = Leaver {
+                    email: employee.email.clone(),
+                    display_name: employee.display_name.clone(),
+                    azure_principal_id: employee.azure_principal_id.clone(),
+                };
+                let revoked = match providers::build(config) {
+                    Ok(provider) => provider.revoke(&leaver).await,
+                    Err(e) => Err(e),
+                };
+                match revoked {
+                    Ok(revocation) => Outcome::Done {
+                        body: json!({"provider_id": id, "revocation": revocation}),
+                        parents: trigger,
+                    },
+                    Err(ProviderError::Retryable {
+                        reason,
+                        retry_after,
+                    }) => Outcome::Retry {
+                        reason,
+                        after: retry_after,
+                    },
+                    Err(ProviderError::NeedsAttention { reason }) => Outcome::Attention { reason },
+                    Err(other) => Outcome::Retry {
+                        reason: other.to_string(),
+                        after: None,
+                    },
+                }
+            }
+            Step::LockDevices => {
+                match self
+                    .inner
+                    .devices
+                    .queue_lock(&claim.org, &case.employee_id, &claim.case_id)
+                    .await
+                {
+                    Ok(records) => {
+                        let commands: Vec<Value> = records
+                            .iter()
+                            .map(|r| Value::Object(r.sent_body()))
+                            .collect();
+                        Outcome::Done {
+                            body: json!({"devices": commands.len(), "commands": commands}),
+                            parents: trigger,
+                        }
+                    }
+                    Err(e) => Outcome::Retry {
+                        reason: e.to_string(),
+                        after: None,
+                    },
+                }
+            }
+            Step::InvalidateSessions => {
+                match crate::auth::revoke_owned(db, &claim.org, &employee.email).await {
+                    Ok(revoked) => Outcome::Done {
+                        body: json!({"api_tokens_revoked": revoked}),
+                        parents: trigger,
+                    },
+                    Err(e) => Outcome::Retry {
+                        reason: e.to_string(),
+                        after: None,
+                    },
+                }
+            }
+            Step::Complete => {
+                // Closed before the node is written, so that whoever sees the
+                // `case_completed` node also sees the employee locked.
+                store::close_case(db, &claim.org, &claim.case_id, store::COMPLETED).await?;
+                directory::set_status(db, &claim.org, &case.employee_id, EmployeeStatus::Locked)
+                    .await?;
+                let mut parents: Vec<ParentRef> = recorded
+                    .iter()
+                    .filter(|n| n.index != case.trigger_index && n.kind != "step_needs_attention")
+                    .map(|n| ParentRef {
+                        index: n.index,
+                        hash: n.leaf_hash,
+                    })
+                    .collect();
+                parents.extend(trigger);
+                parents.sort();
+                parents.dedup();
+                Outcome::Done {
+                    body: json!({"steps": parents.len()}),
+                    parents,
+                }
+            }
+        })
+    }
+}
+
+/// Exponential backoff with jitter: about 1 s, 2 s, 4 s, … up to 5 minutes.
+fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 9) - 1).unwrap_or(0);
+    let base = Duration::from_secs(1) * 2u32.pow(exp);
+    let mut jitter = [0u8; 2];
+    let _ = getrandom::getrandom(&mut jitter);
+    let jitter = Duration::from_millis(u64::from(u16::from_le_bytes(jitter)) % 1000);
+    (base + jitter).min(Duration::from_secs(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) < Duration::from_secs(2));
+        assert!(backoff(4) >= Duration::from_secs(8));
+        assert!(backoff(100) <= Duration::from_secs(300));
+    }
+}

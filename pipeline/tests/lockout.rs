@@ -1,0 +1,394 @@
+//! The Lock Out button end to end, through the real HTTP API, on SQLite and PostgreSQL:
+//! confirmation, the case's steps recorded as custody nodes, sessions revoked, the sync
+//! log, idempotent re-locking, the admin override, and a verified evidence export.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fakes;
+#[path = "../../ledger/tests/support/postgres.rs"]
+mod postgres;
+
+use std::time::{Duration, Instant};
+
+use custody_pipeline::auth::{self, Role};
+use custody_pipeline::config::ServeConfig;
+use custody_pipeline::server::{self, ADMIN_TOKEN_FILE, Service};
+use custody_verifier::bundle::{self, BundleFiles, VerifyOptions};
+use custody_verifier::timestamp::{TimestampOptions, TrustAnchors};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn wait_for_status(&self, case_id: &str, wanted: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, case) = self.get(&format!("/v1/hris/sync-log/{case_id}")).await;
+            if case["status"] == wanted || Instant::now() > deadline {
+                return case;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn start(database_url: Option<String>) -> (Service, Api, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let config = ServeConfig {
+        data_dir: data.path().to_path_buf(),
+        database_url,
+        listen: ([127, 0, 0, 1], 0).into(),
+        origin_host: "lockout.test".into(),
+        tsa_urls: vec![],
+        tsa_roots: None,
+        checkpoint_interval_ms: 100,
+        bootstrap_org: "acme".into(),
+        secret_key: None,
+    };
+    let service = server::start(&config).await.unwrap();
+    let token = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: format!("http://{}", service.addr),
+        token,
+    };
+    (service, api, data)
+}
+
+async fn scenario(database_url: Option<String>) {
+    let (service, api, _data) = start(database_url).await;
+    let (status, _) = api
+        .post(
+            "/v1/employees",
+            json!({"id": "emp-1042", "email": "Dana@Acme.example", "display_name": "Dana"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Dana holds an API token of this service; the lockout must revoke it.
+    let danas = auth::issue_owned(
+        &service.db,
+        "acme",
+        Role::Auditor,
+        "dana's token",
+        Some("dana@acme.example"),
+    )
+    .await
+    .unwrap();
+    let dana = Api {
+        http: api.http.clone(),
+        base: api.base.clone(),
+        token: danas.expose().to_owned(),
+    };
+    assert_eq!(dana.get("/v1/ledger/log").await.0, StatusCode::OK);
+
+    // Without confirmation nothing happens; an unknown employee is a 404.
+    let (status, body) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        service.ledger.size("acme").await.unwrap(),
+        0,
+        "an unconfirmed lockout writes nothing"
+    );
+    let (status, _) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "nobody@acme.example", "confirm": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, case) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": true, "reason": "left"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let done = api.wait_for_status(&case_id, "completed").await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let timeline = done["timeline"].as_array().unwrap();
+    let mut kinds: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (kinds.first().copied(), kinds.last().copied()),
+        (Some("lockout_requested"), Some("case_completed"))
+    );
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        vec![
+            "case_completed",
+            "device_lock_sent",
+            "lockout_requested",
+            "sessions_invalidated"
+        ]
+    );
+    let event = |kind: &str| {
+        timeline
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        event("sessions_invalidated")["body"]["api_tokens_revoked"],
+        1
+    );
+    assert_eq!(
+        event("device_lock_sent")["body"]["devices"],
+        0,
+        "Dana has no enrolled device"
+    );
+    assert_eq!(
+        dana.get("/v1/ledger/log").await.0,
+        StatusCode::UNAUTHORIZED,
+        "Dana's token is revoked"
+    );
+    let (_, employees) = api.get("/v1/employees").await;
+    assert_eq!(employees["employees"][0]["status"], "locked");
+
+    // Locking a locked employee returns the same case and appends nothing.
+    let size = service.ledger.size("acme").await.unwrap();
+    let (status, again) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, again["case_id"].as_str()),
+        (StatusCode::OK, Some(case_id.as_str()))
+    );
+    assert_eq!(service.ledger.size("acme").await.unwrap(), size);
+    let (_, log) = api.get("/v1/hris/sync-log").await;
+    assert_eq!(log["cases"].as_array().map(Vec::len), Some(1));
+    assert_eq!(log["cases"][0]["email"], "dana@acme.example");
+
+    // The case's evidence verifies offline once it is timestamped.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let files = loop {
+        let response = api
+            .http
+            .get(format!("{}/v1/ledger/export/cases/{case_id}", api.base))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            break BundleFiles::from_tar(response.bytes().await.unwrap().as_ref()).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no export: {}",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let key = service.ledger.verifier_key("acme").await.unwrap();
+    let anchors = TrustAnchors::from_pem(&service.tsa_roots_pem).unwrap();
+    let options = VerifyOptions {
+        log_keys: &[key],
+        tsa_anchors: &anchors,
+        timestamp: &TimestampOptions::default(),
+        max_clock_skew_seconds: 300,
+        require_pdfs: false,
+        danger_allow_unstamped: false,
+        threads: 1,
+        progress: None,
+    };
+    assert_eq!(bundle::verify(&files, &options).unwrap().node_count, 4);
+
+    // An override needs a reason; it is itself a custody node, and the employee is active again.
+    let (status, _) = api
+        .post(
+            &format!("/v1/lockouts/{case_id}/override"),
+            json!({"reason": "", "confirm": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = api
+        .post(
+            &format!("/v1/lockouts/{case_id}/override"),
+            json!({"reason": "wrong person", "confirm": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let overridden = api.wait_for_status(&case_id, "overridden").await;
+    let last = overridden["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["body"]["reason"].as_str()),
+        (Some("admin_override"), Some("wrong person"))
+    );
+    let (_, employees) = api.get("/v1/employees").await;
+    assert_eq!(employees["employees"][0]["status"], "active");
+
+    // After an override a new lockout starts a new case.
+    let (status, second) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(second["case_id"], case["case_id"]);
+    service.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_on_sqlite() {
+    scenario(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lockout_on_postgres() {
+    let server = postgres::shared();
+    let db = server.create_database().await;
+    scenario(Some(server.url(&db))).await;
+}
+
+/// An OpenAI organisation where Dana owns one project key and one project membership.
+fn openai_org() -> fakes::openai::OrgState {
+    use fakes::openai::{OrgState, Project, ProjectKey, User};
+    OrgState {
+        users: vec![User {
+            id: "user_dana".into(),
+            email: "dana@acme.example".into(),
+            role: "reader".into(),
+        }],
+        projects: vec![Project {
+            id: "proj_1".into(),
+            archived: false,
+            members: vec!["user_dana".into()],
+        }],
+        project_keys: vec![ProjectKey {
+            id: "key_1".into(),
+            project: "proj_1".into(),
+            owner: Some(("user_dana".into(), "dana@acme.example".into())),
+        }],
+        admin_keys: vec![],
+        invites: vec![],
+        page_cap: 10,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_are_revoked_once_and_bad_credentials_need_a_person() {
+    const KEY: &str = "sk-admin-engine-test-key";
+    let (service, api, _data) = start(None).await;
+    let openai = fakes::openai::start(openai_org(), KEY).await;
+    let broken = fakes::openai::start(openai_org(), KEY).await;
+    api.post(
+        "/v1/employees",
+        json!({"id": "emp-1042", "email": "dana@acme.example"}),
+    )
+    .await;
+    let (status, body) = api
+        .post("/v1/providers", json!({"id": "openai", "kind": "openai", "base_url": openai.base_url, "credential": KEY}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(
+        !body.to_string().contains(KEY),
+        "the credential is never returned"
+    );
+    let (status, _) = api
+        .post("/v1/providers", json!({"id": "openai-eu", "kind": "openai", "base_url": broken.base_url, "credential": "sk-wrong"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, listed) = api.get("/v1/providers").await;
+    assert!(!listed.to_string().contains(KEY) && !listed.to_string().contains("sk-wrong"));
+
+    let (_, case) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": true}),
+        )
+        .await;
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let parked = api.wait_for_status(&case_id, "needs_attention").await;
+    assert_eq!(parked["status"], "needs_attention", "{parked}");
+    let steps = parked["steps"].as_array().unwrap();
+    let step = |name: &str| steps.iter().find(|s| s["step"] == name).cloned().unwrap();
+    assert_eq!(step("revoke:openai")["status"], "done");
+    assert_eq!(step("revoke:openai-eu")["status"], "needs_attention");
+    assert!(
+        step("revoke:openai-eu")["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("credentials rejected")
+    );
+    assert_eq!(
+        step("complete")["status"],
+        "pending",
+        "a case with a step needing a person is never reported done"
+    );
+    let timeline = parked["timeline"].as_array().unwrap();
+    let revoked = timeline
+        .iter()
+        .find(|e| e["kind"] == "provider_revoked")
+        .unwrap();
+    assert_eq!(revoked["body"]["provider_id"], "openai");
+    assert!(timeline.iter().any(|e| e["kind"] == "step_needs_attention" && e["body"]["step"] == "revoke:openai-eu"));
+    assert!(!parked.to_string().contains("sk-wrong") && !parked.to_string().contains(KEY));
+
+    // Each side effect happened exactly once at the provider.
+    let c = &openai.control;
+    assert_eq!(
+        c.served(
+            "DELETE",
+            "/v1/organization/projects/{project_id}/api_keys/{key_id}"
+        ),
+        1
+    );
+    assert_eq!(c.served("DELETE", "/v1/organization/users/{user_id}"), 1);
+    assert_eq!(broken.control.served_writes(), 0);
+    service.shutdown().await.unwrap();
+}
