@@ -22,16 +22,7 @@ both_engines!(
 fn check(files: &BundleFiles, key: &NoteVerifierKey) -> Result<VerifiedBundle, String> {
     let anchors = support::tsa_anchors();
     let timestamp = TimestampOptions::default();
-    let options = VerifyOptions {
-        log_keys: std::slice::from_ref(key),
-        tsa_anchors: &anchors,
-        timestamp: &timestamp,
-        max_clock_skew_seconds: 300,
-        require_pdfs: false,
-        danger_allow_unstamped: false,
-        threads: 1,
-        progress: None,
-    };
+    let options = VerifyOptions::new(std::slice::from_ref(key), &anchors, &timestamp);
     verify(files, &options).map_err(|e| e.to_string())
 }
 

@@ -33,15 +33,11 @@ const EMAIL: &str = "dana@acme.example";
 pub async fn run(args: DemoArgs) -> Result<ExitCode, ServeError> {
     let data = tempfile::tempdir()?;
     let config = ServeConfig {
-        data_dir: data.path().to_path_buf(),
-        database_url: None,
         listen: ([127, 0, 0, 1], 0).into(),
         origin_host: "demo.custody.local".into(),
-        tsa_urls: Vec::new(),
-        tsa_roots: None,
         checkpoint_interval_ms: 200,
         bootstrap_org: ORG.into(),
-        secret_key: None,
+        ..ServeConfig::in_dir(data.path().to_path_buf())
     };
     let service = server::start(&config).await?;
     let result = drive(&service, &config, &args).await;
@@ -260,16 +256,7 @@ fn verify(tar: &[u8], vkey: &str, roots_pem: &[u8]) -> Result<bundle::VerifiedBu
     let key: NoteVerifierKey = vkey.parse().map_err(|e| format!("log key: {e}"))?;
     let anchors = TrustAnchors::from_pem(roots_pem).map_err(|e| e.to_string())?;
     let timestamp = TimestampOptions::default();
-    let options = VerifyOptions {
-        log_keys: &[key],
-        tsa_anchors: &anchors,
-        timestamp: &timestamp,
-        max_clock_skew_seconds: 300,
-        require_pdfs: false,
-        danger_allow_unstamped: false,
-        threads: 1,
-        progress: None,
-    };
+    let options = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &timestamp);
     bundle::verify(&files, &options)
         .map_err(|e| format!("verification failed at step {}: {e}", e.step()))
 }

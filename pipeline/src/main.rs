@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use custody_pipeline::auth::{self, Role};
-use custody_pipeline::config::ServeConfig;
+use custody_pipeline::config::{EngineConfig, ServeConfig};
 use custody_pipeline::{db::Database, demo, server};
 use tracing_subscriber::EnvFilter;
 
@@ -23,7 +23,12 @@ struct Config {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP API, the checkpointer and the stamper.
-    Serve(ServeConfig),
+    Serve {
+        #[command(flatten)]
+        serve: ServeConfig,
+        #[command(flatten)]
+        engine: EngineConfig,
+    },
     /// Offboard a sample employee against an in-process server, export the evidence
     /// bundle and verify it with the offline verifier.
     Demo(demo::DemoArgs),
@@ -63,7 +68,7 @@ async fn main() -> ExitCode {
         .init();
     let config = Config::parse();
     let result = match config.command {
-        Command::Serve(serve) => server::serve(serve).await,
+        Command::Serve { serve, engine } => server::serve(serve, engine).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Agent(command) => Ok(custody_pipeline::agent::main(command).await),
         Command::Token(TokenCommand::Create {

@@ -60,8 +60,14 @@ impl SealingKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 getrandom::getrandom(&mut key).map_err(|e| SealingError::Random(e.to_string()))?;
-                write_private(&path, STANDARD.encode(key).as_bytes())?;
-                Ok(Self(key))
+                match write_private(&path, STANDARD.encode(key).as_bytes()) {
+                    Ok(()) => Ok(Self(key)),
+                    // Another process of the same service created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::from_base64(&std::fs::read_to_string(&path)?)
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
             Err(e) => Err(e.into()),
         }

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState};
 use crate::auth::{self, Role};
-use crate::config::ServeConfig;
+use crate::config::{EngineConfig, ServeConfig};
 use crate::db::Database;
 use crate::engine::{Engine, EngineTask};
 use crate::sealing::SealingKey;
@@ -72,6 +72,15 @@ pub struct Service {
 
 /// Starts everything `config` describes and returns once the API accepts connections.
 pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
+    start_with(config, &EngineConfig::default()).await
+}
+
+/// [`start`] with the engine's workers configured by `engine`.
+pub async fn start_with(
+    config: &ServeConfig,
+    engine: &EngineConfig,
+) -> Result<Service, ServeError> {
+    let lease = Duration::from_millis(engine.step_lease_ms.max(1));
     let ledger = open_ledger(config).await?;
     let db = Database::open(&config.database_url()).await?;
     let sealing_key = match &config.secret_key {
@@ -85,6 +94,7 @@ pub async fn start(config: &ServeConfig) -> Result<Service, ServeError> {
         db.clone(),
         sealing_key.clone(),
         devices.clone(),
+        lease,
     );
     let (tsas, tsa_roots_pem, development_tsa) = timestamp_authorities(config)?;
     if development_tsa {
@@ -158,8 +168,8 @@ impl Service {
 }
 
 /// `custody serve`: runs until SIGINT/SIGTERM, then shuts down gracefully.
-pub async fn serve(config: ServeConfig) -> Result<ExitCode, ServeError> {
-    let service = start(&config).await?;
+pub async fn serve(config: ServeConfig, engine: EngineConfig) -> Result<ExitCode, ServeError> {
+    let service = start_with(&config, &engine).await?;
     shutdown_signal().await;
     tracing::info!("shutting down");
     service.shutdown().await?;

@@ -27,15 +27,12 @@ struct Running {
 async fn start(database_url: Option<String>) -> Running {
     let data = tempfile::tempdir().unwrap();
     let config = ServeConfig {
-        data_dir: data.path().to_path_buf(),
         database_url,
         listen: ([127, 0, 0, 1], 0).into(),
         origin_host: "api.test".into(),
-        tsa_urls: vec![],
-        tsa_roots: None,
         checkpoint_interval_ms: 100,
         bootstrap_org: "acme".into(),
-        secret_key: None,
+        ..ServeConfig::in_dir(data.path().to_path_buf())
     };
     let service = server::start(&config).await.unwrap();
     let admin = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE))
@@ -232,16 +229,7 @@ async fn scenario(database_url: Option<String>) {
     let files = BundleFiles::from_tar(response.bytes().await.unwrap().as_ref()).unwrap();
     let anchors = TrustAnchors::from_pem(&running.service.tsa_roots_pem).unwrap();
     let timestamp = TimestampOptions::default();
-    let options = VerifyOptions {
-        log_keys: &[key],
-        tsa_anchors: &anchors,
-        timestamp: &timestamp,
-        max_clock_skew_seconds: 300,
-        require_pdfs: false,
-        danger_allow_unstamped: false,
-        threads: 1,
-        progress: None,
-    };
+    let options = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &timestamp);
     let report = bundle::verify(&files, &options).unwrap();
     assert_eq!(report.node_count, 2);
     assert!(

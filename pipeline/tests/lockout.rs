@@ -68,15 +68,12 @@ impl Api {
 async fn start(database_url: Option<String>) -> (Service, Api, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let config = ServeConfig {
-        data_dir: data.path().to_path_buf(),
         database_url,
         listen: ([127, 0, 0, 1], 0).into(),
         origin_host: "lockout.test".into(),
-        tsa_urls: vec![],
-        tsa_roots: None,
         checkpoint_interval_ms: 100,
         bootstrap_org: "acme".into(),
-        secret_key: None,
+        ..ServeConfig::in_dir(data.path().to_path_buf())
     };
     let service = server::start(&config).await.unwrap();
     let token = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE))
@@ -230,16 +227,8 @@ async fn scenario(database_url: Option<String>) {
     };
     let key = service.ledger.verifier_key("acme").await.unwrap();
     let anchors = TrustAnchors::from_pem(&service.tsa_roots_pem).unwrap();
-    let options = VerifyOptions {
-        log_keys: &[key],
-        tsa_anchors: &anchors,
-        timestamp: &TimestampOptions::default(),
-        max_clock_skew_seconds: 300,
-        require_pdfs: false,
-        danger_allow_unstamped: false,
-        threads: 1,
-        progress: None,
-    };
+    let timestamp = TimestampOptions::default();
+    let options = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &timestamp);
     assert_eq!(bundle::verify(&files, &options).unwrap().node_count, 4);
 
     // An override needs a reason; it is itself a custody node, and the employee is active again.
@@ -353,7 +342,20 @@ async fn providers_are_revoked_once_and_bad_credentials_need_a_person() {
         )
         .await;
     let case_id = case["case_id"].as_str().unwrap().to_owned();
-    let parked = api.wait_for_status(&case_id, "needs_attention").await;
+    // The broken provider parks its step at once; the good one may still be running.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let parked = loop {
+        let (_, case) = api.get(&format!("/v1/hris/sync-log/{case_id}")).await;
+        let openai_done = case["steps"].as_array().is_some_and(|steps| {
+            steps
+                .iter()
+                .any(|s| s["step"] == "revoke:openai" && s["status"] == "done")
+        });
+        if (case["status"] == "needs_attention" && openai_done) || Instant::now() > deadline {
+            break case;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(parked["status"], "needs_attention", "{parked}");
     let steps = parked["steps"].as_array().unwrap();
     let step = |name: &str| steps.iter().find(|s| s["step"] == name).cloned().unwrap();
@@ -390,5 +392,103 @@ async fn providers_are_revoked_once_and_bad_credentials_need_a_person() {
     );
     assert_eq!(c.served("DELETE", "/v1/organization/users/{user_id}"), 1);
     assert_eq!(broken.control.served_writes(), 0);
+    service.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrolled_device_locks_and_its_acknowledgement_is_in_the_case_bundle() {
+    use custody_pipeline::agent::{self, Agent, EnrollArgs, Secret};
+    let (service, api, data) = start(None).await;
+    api.post(
+        "/v1/employees",
+        json!({"id": "emp-1042", "email": "dana@acme.example"}),
+    )
+    .await;
+    let (status, token) = api
+        .post(
+            "/v1/devices/enrollment-tokens",
+            json!({"subject": "emp-1042"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    let state_dir = data.path().join("agent");
+    let enroll = EnrollArgs {
+        server: api.base.clone(),
+        token: Secret(token["enrollment_token"].as_str().unwrap().to_owned()),
+        state_dir: state_dir.clone(),
+        name: "dana's laptop".into(),
+        command_key: None,
+    };
+    agent::enroll(&enroll).await.unwrap();
+    let blocklist = data.path().join("hosts");
+    let mut device = Agent::load(&state_dir, &blocklist, 300).unwrap();
+    let polling = tokio::spawn(async move { device.run_once(Duration::from_secs(30)).await });
+
+    let (_, case) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": true}),
+        )
+        .await;
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let handled = polling.await.unwrap().unwrap();
+    assert_eq!(handled.len(), 1, "one lock command for one device");
+    assert!(
+        std::fs::read_to_string(&blocklist)
+            .unwrap()
+            .contains("api.openai.com")
+    );
+    let done = api.wait_for_status(&case_id, "completed").await;
+    let timeline = done["timeline"].as_array().unwrap();
+    let sent = timeline
+        .iter()
+        .find(|e| e["kind"] == "device_lock_sent")
+        .unwrap();
+    assert_eq!(sent["body"]["devices"], 1);
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e["kind"] == "device_lock_acknowledged" && e["body"]["status"] == "locked")
+    );
+
+    // The acknowledgement is part of the case's sub-DAG, so the exported case verifies.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let files = loop {
+        let url = format!("{}/v1/ledger/export/cases/{case_id}", api.base);
+        let response = api
+            .http
+            .get(url)
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        let size = service.ledger.size("acme").await.unwrap();
+        let stamped = service
+            .ledger
+            .stamping_status("acme")
+            .await
+            .unwrap()
+            .latest_stamped_size;
+        if response.status() == StatusCode::OK && stamped >= Some(size) {
+            break BundleFiles::from_tar(response.bytes().await.unwrap().as_ref()).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no export: {}",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let key = service.ledger.verifier_key("acme").await.unwrap();
+    let anchors = TrustAnchors::from_pem(&service.tsa_roots_pem).unwrap();
+    let timestamp = TimestampOptions::default();
+    let options = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &timestamp);
+    let report = bundle::verify(&files, &options).unwrap();
+    assert!(
+        report
+            .node_times
+            .iter()
+            .any(|n| n.kind == "device_lock_acknowledged")
+    );
     service.shutdown().await.unwrap();
 }

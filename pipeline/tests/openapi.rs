@@ -81,15 +81,11 @@ async fn every_documented_route_is_served_and_every_route_documented() {
 
     let data = tempfile::tempdir().unwrap();
     let config = ServeConfig {
-        data_dir: data.path().to_path_buf(),
-        database_url: None,
         listen: ([127, 0, 0, 1], 0).into(),
         origin_host: "openapi.test".into(),
-        tsa_urls: vec![],
-        tsa_roots: None,
         checkpoint_interval_ms: 100,
         bootstrap_org: "acme".into(),
-        secret_key: None,
+        ..ServeConfig::in_dir(data.path().to_path_buf())
     };
     let service = server::start(&config).await.unwrap();
     let token = std::fs::read_to_string(data.path().join(ADMIN_TOKEN_FILE)).unwrap();

@@ -1,6 +1,7 @@
 //! Queueing signed lock commands, delivering them to long-polling devices, and recording
 //! their acknowledgements as custody nodes.
 
+use custody_verifier::node::ParentRef;
 use std::time::Duration;
 
 use custody_ledger::{Ledger, NewNode};
@@ -311,7 +312,16 @@ impl Devices {
                 status: row.status,
             });
         }
-        let appended = ledger.append(&row.org, ack_node(&row)).await?;
+        // The acknowledgement belongs to the case's sub-DAG: its parent is the case's
+        // trigger (which exists before any command is queued; the engine's
+        // `device_lock_sent` node may still be on its way when a fast device answers).
+        let trigger = crate::engine::store::case(&self.db, &row.org, &row.case_id)
+            .await?
+            .map(|case| ParentRef {
+                index: case.trigger_index,
+                hash: case.trigger_hash,
+            });
+        let appended = ledger.append(&row.org, ack_node(&row, trigger)).await?;
         Ok(Acknowledged {
             status: row.status,
             ledger_index: appended.index,
@@ -320,9 +330,9 @@ impl Devices {
     }
 }
 
-/// The `device_lock_acknowledged` node of an acknowledged row. Its parents are left to
-/// the engine, which links the case's nodes.
-fn ack_node(row: &CommandRow) -> NewNode {
+/// The `device_lock_acknowledged` node of an acknowledged row, child of the case's
+/// trigger when the case is known.
+fn ack_node(row: &CommandRow, trigger: Option<ParentRef>) -> NewNode {
     let body = json!({
         "device_id": row.device_id,
         "command_id": row.command_id,
@@ -333,7 +343,7 @@ fn ack_node(row: &CommandRow) -> NewNode {
         kind: "device_lock_acknowledged".to_owned(),
         case_id: Some(row.case_id.clone()),
         subject: Some(row.subject.clone()),
-        parents: Vec::new(),
+        parents: trigger.into_iter().collect(),
         recorded_at: clock::now(),
         body: match body {
             Value::Object(map) => map,

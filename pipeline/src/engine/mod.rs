@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use custody_ledger::{Ledger, LedgerError, NewNode};
 use serde_json::json;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
+
+/// How many steps one process performs at once.
+const WORKER_SLOTS: usize = 32;
 
 use crate::db::Database;
 use crate::devices::Devices;
@@ -61,6 +64,8 @@ struct Inner {
     owner: String,
     lease: Duration,
     wake: Notify,
+    /// Steps in flight at once in this process.
+    slots: Arc<Semaphore>,
 }
 
 /// The result of a lockout request.
@@ -75,8 +80,14 @@ pub struct Lockout {
 
 impl Engine {
     /// An engine over `ledger` and `db`, opening provider credentials with `key` and
-    /// sending lock commands through `devices`.
-    pub fn new(ledger: Ledger, db: Database, key: SealingKey, devices: Devices) -> Self {
+    /// sending lock commands through `devices`; a claimed step is held for `lease`.
+    pub fn new(
+        ledger: Ledger,
+        db: Database,
+        key: SealingKey,
+        devices: Devices,
+        lease: Duration,
+    ) -> Self {
         let mut id = [0u8; 8];
         let _ = getrandom::getrandom(&mut id);
         let inner = Inner {
@@ -85,8 +96,9 @@ impl Engine {
             key,
             devices,
             owner: format!("worker-{}-{}", std::process::id(), hex::encode(id)),
-            lease: Duration::from_secs(60),
+            lease,
             wake: Notify::new(),
+            slots: Arc::new(Semaphore::new(WORKER_SLOTS)),
         };
         Self {
             inner: Arc::new(inner),
@@ -145,7 +157,7 @@ impl Engine {
         )
         .await?;
         directory::set_status(db, org, &employee.id, EmployeeStatus::Offboarding).await?;
-        self.inner.wake.notify_waiters();
+        self.inner.wake.notify_one();
         Ok(Lockout { case_id, created })
     }
 
@@ -185,7 +197,7 @@ impl Engine {
 
     /// Wakes the workers (a case was created or a step became due).
     pub fn wake(&self) {
-        self.inner.wake.notify_waiters();
+        self.inner.wake.notify_one();
     }
 
     /// The ledger.

@@ -39,17 +39,25 @@ enum Outcome {
 
 /// A running worker loop.
 pub struct EngineTask {
+    engine: Engine,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
 
 impl EngineTask {
-    /// Stops the loop after its current round.
+    /// Stops claiming, then waits (up to 30 s) for the steps in flight to finish; any
+    /// still running are taken over by another process once their lease runs out.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let all = u32::try_from(super::WORKER_SLOTS).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(30),
+            self.engine.inner.slots.acquire_many(all),
+        )
+        .await;
     }
 }
 
@@ -78,37 +86,65 @@ impl Engine {
             }
         });
         EngineTask {
+            engine: self.clone(),
             stop,
             task: Some(task),
         }
     }
 
-    /// Claims and performs the steps due now; returns how many it handled.
+    /// Claims as many due steps as there are free worker slots and starts them; returns
+    /// how many it started. A slow provider holds only its own slot, never the others.
     pub async fn run_once(&self) -> Result<usize, EngineError> {
+        let free = self.inner.slots.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let limit = i64::try_from(free).unwrap_or(BATCH).min(BATCH);
         let claims = store::claim(
             &self.inner.db,
             &self.inner.owner,
             crate::clock::now_us(),
             self.inner.lease,
-            BATCH,
+            limit,
         )
         .await?;
-        let handled = claims.len();
-        let tasks: Vec<_> = claims
-            .into_iter()
-            .map(|claim| {
-                let engine = self.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = engine.handle(&claim).await {
-                        tracing::warn!(case = %claim.case_id, step = %claim.step, error = %e, "step failed; it will be retried");
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            let _ = task.await;
+        let started = claims.len();
+        for claim in claims {
+            let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
+                // Unreachable while one loop claims; the lease returns the step otherwise.
+                break;
+            };
+            let engine = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = engine.handle_leased(&claim).await {
+                    tracing::warn!(case = %claim.case_id, step = %claim.step, error = %e, "step failed; it will be retried");
+                }
+                drop(slot);
+                engine.wake();
+            });
         }
-        Ok(handled)
+        Ok(started)
+    }
+
+    /// Performs a claimed step while renewing its lease; if the lease is lost (another
+    /// process took the step over), the step is abandoned at once, mid-call if need be.
+    async fn handle_leased(&self, claim: &Claim) -> Result<(), EngineError> {
+        let work = self.handle(claim);
+        tokio::pin!(work);
+        let mut beat = tokio::time::interval((self.inner.lease / 3).max(Duration::from_millis(1)));
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = beat.tick() => {
+                    let held = store::extend_lease(&self.inner.db, &self.inner.owner, claim, crate::clock::now_us(), self.inner.lease).await?;
+                    if !held {
+                        tracing::warn!(case = %claim.case_id, step = %claim.step, "lease lost; abandoning the step");
+                        return Ok(());
+                    }
+                }
+            }
+        }
     }
 
     async fn handle(&self, claim: &Claim) -> Result<(), EngineError> {
@@ -143,13 +179,17 @@ impl Engine {
         }
         match self.perform(claim, &case, &recorded).await? {
             Outcome::Done { body, parents } => {
+                let mut body = object(body);
+                // A step resumed after a crash finds some work already done ("already gone");
+                // the attempt number says so in the evidence.
+                body.insert("attempt".into(), Value::from(claim.attempts));
                 let node = NewNode {
                     kind: claim.step.node_kind().into(),
                     case_id: Some(claim.case_id.clone()),
                     subject: Some(case.employee_id.clone()),
                     parents,
                     recorded_at: crate::clock::now(),
-                    body: object(body),
+                    body,
                     idempotency_key: Some(key),
                 };
                 let appended = self.inner.ledger.append(&claim.org, node).await?;

@@ -216,6 +216,30 @@ pub async fn complete(
     Ok(done)
 }
 
+/// Extends this process's lease on a claimed step; false if it no longer holds it.
+pub async fn extend_lease(
+    db: &Database,
+    owner: &str,
+    claim: &Claim,
+    now_us: i64,
+    lease: Duration,
+) -> Result<bool, sqlx::Error> {
+    let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+    let held = sqlx::query(
+        "UPDATE case_steps SET lease_until_us = $1 \
+         WHERE org = $2 AND case_id = $3 AND step = $4 AND lease_owner = $5 AND status = 'pending'",
+    )
+    .bind(now_us.saturating_add(lease_us))
+    .bind(&claim.org)
+    .bind(&claim.case_id)
+    .bind(claim.step.name())
+    .bind(owner)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    Ok(held == 1)
+}
+
 /// Releases a claim to be retried at `next_us`, recording why it failed.
 pub async fn retry_later(
     db: &Database,

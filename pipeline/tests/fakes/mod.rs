@@ -34,6 +34,9 @@ pub enum Fault {
     Unauthorized,
     /// Answer nothing for this long.
     Hang(Duration),
+    /// Serve the call (its side effect happens), then hold the answer this long: the
+    /// caller cannot tell whether it took effect.
+    Stall(Duration),
 }
 
 #[derive(Debug)]
@@ -151,18 +154,35 @@ async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Respons
             tokio::time::sleep(d).await;
             error(&gate, StatusCode::GATEWAY_TIMEOUT, "hung")
         }
-        None => match (gate.authenticate)(&path, request.headers()) {
-            Err((status, message)) => error(&gate, status, &message),
-            Ok(()) => {
-                Control::count(&control.served, &method, &template);
-                next.run(request).await
-            }
-        },
+        Some(Fault::Stall(d)) => {
+            let response = serve_call(&gate, &path, &method, &template, request, next).await;
+            tokio::time::sleep(d).await;
+            response
+        }
+        None => serve_call(&gate, &path, &method, &template, request, next).await,
     };
     if let Ok(id) = HeaderValue::from_str(&format!("req_{n:06}")) {
         response.headers_mut().insert(gate.request_id_header, id);
     }
     response
+}
+
+/// Authenticate, then count the call as served and run the handler.
+async fn serve_call(
+    gate: &Gate,
+    path: &str,
+    method: &str,
+    template: &str,
+    request: Request,
+    next: Next,
+) -> Response {
+    match (gate.authenticate)(path, request.headers()) {
+        Err((status, message)) => error(gate, status, &message),
+        Ok(()) => {
+            Control::count(&gate.control.served, method, template);
+            next.run(request).await
+        }
+    }
 }
 
 fn error(gate: &Gate, status: StatusCode, message: &str) -> Response {

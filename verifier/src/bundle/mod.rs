@@ -20,7 +20,7 @@ pub use manifest::{FileEntry, Manifest, Scope};
 pub use report::{
     CheckpointReport, NODE_TIMES_LIMIT, NodeTime, PdfReport, TokenReport, VerifiedBundle,
 };
-pub use verify::{Progress, VerifyOptions, verify};
+pub use verify::{DEFAULT_CLOCK_SKEW_SECONDS, Progress, VerifyOptions, verify};
 
 /// The policy OID of custody's built-in development TSA (a UUID OID under 2.25). Tokens
 /// under this policy are reported as development-only and untrusted, whatever anchor

@@ -64,6 +64,31 @@ pub struct VerifyOptions<'a> {
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
 }
 
+/// The clock skew [`VerifyOptions::new`] allows between a node's claimed and proven time.
+pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 300;
+
+impl<'a> VerifyOptions<'a> {
+    /// The strict defaults for these trust inputs: every node must be stamped, claimed
+    /// times may lead proven ones by at most [`DEFAULT_CLOCK_SKEW_SECONDS`], missing
+    /// PDFs are reported but not fatal, one thread, no progress reports.
+    pub fn new(
+        log_keys: &'a [NoteVerifierKey],
+        tsa_anchors: &'a TrustAnchors,
+        timestamp: &'a TimestampOptions,
+    ) -> Self {
+        Self {
+            log_keys,
+            tsa_anchors,
+            timestamp,
+            max_clock_skew_seconds: DEFAULT_CLOCK_SKEW_SECONDS,
+            require_pdfs: false,
+            danger_allow_unstamped: false,
+            threads: 1,
+            progress: None,
+        }
+    }
+}
+
 /// What step 0 found: the manifest and the files by role.
 struct Inventory {
     manifest: Manifest,
