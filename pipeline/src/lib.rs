@@ -11,6 +11,7 @@ pub mod demo;
 pub mod devices;
 pub mod directory;
 pub mod engine;
+mod private_file;
 pub mod providers;
 pub mod sealing;
 pub mod server;

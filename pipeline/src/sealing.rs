@@ -60,7 +60,7 @@ impl SealingKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 getrandom::getrandom(&mut key).map_err(|e| SealingError::Random(e.to_string()))?;
-                match write_private(&path, STANDARD.encode(key).as_bytes()) {
+                match crate::private_file::create(&path, STANDARD.encode(key).as_bytes()) {
                     Ok(()) => Ok(Self(key)),
                     // Another process of the same service created it first: use theirs.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -108,15 +108,6 @@ impl SealingKey {
             )
             .map_err(|_| SealingError::Open)
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
 }
 
 #[cfg(test)]

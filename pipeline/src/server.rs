@@ -256,22 +256,11 @@ async fn bootstrap(
     let path = data_dir.join(ADMIN_TOKEN_FILE);
     if !path.exists() {
         let secret = auth::issue(db, org, Role::Admin, "bootstrap admin").await?;
-        write_private(&path, secret.expose().as_bytes())?;
+        crate::private_file::create(&path, format!("{}\n", secret.expose()).as_bytes())?;
         tracing::info!(org, path = %path.display(), "wrote the first admin token");
     }
     tracing::info!(org, origin = %info.origin, log_key = %info.vkey, "organisation ready");
     Ok(())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.write_all(b"\n")
 }
 
 #[cfg(test)]
