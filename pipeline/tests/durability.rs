@@ -211,7 +211,11 @@ impl Api {
         for case_id in cases {
             loop {
                 let (status, case) = self.get(&format!("/v1/hris/sync-log/{case_id}")).await;
-                if status == StatusCode::OK && case["status"] == "completed" {
+                // The case_completed node lands a moment before its step row is marked.
+                let steps_done = case["steps"]
+                    .as_array()
+                    .is_some_and(|steps| steps.iter().all(|s| s["status"] == "done"));
+                if status == StatusCode::OK && case["status"] == "completed" && steps_done {
                     done.push(case);
                     break;
                 }
@@ -386,9 +390,8 @@ async fn two_services_on_one_database_share_the_work_without_repeating_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let openai = fakes::openai::start(openai_org(LEAVERS), ADMIN_KEY).await;
-    // Every user lookup is slow, so each revocation holds a worker slot for a while: the
-    // service that hears of the lockouts first fills its 32 slots, and the other one
-    // (polling every 500 ms) claims the rest.
+    // Every user lookup is slow, so revocations overlap and both services hold claims on
+    // the queue at the same time.
     openai.control.inject(
         Some("GET"),
         Some("/v1/organization/users"),
@@ -405,13 +408,32 @@ async fn two_services_on_one_database_share_the_work_without_repeating_it() {
     let mut two = Custody::spawn(&data, Some(&url), None, "two");
     two.ready().await;
     let api = Api::new(&one, &data);
+    let other = Api::new(&two, &data);
     api.connect_openai(&openai).await;
-    let cases = api.lock_out_all(LEAVERS).await;
+    // Lockouts arrive at both services; each also claims the other's due steps when it
+    // polls, so the two race on the same rows of one queue.
+    for i in 0..LEAVERS {
+        let (status, body) = api
+            .post(
+                "/v1/employees",
+                json!({"id": format!("emp-{i}"), "email": email(i)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let mut cases = Vec::with_capacity(LEAVERS);
+    for i in 0..LEAVERS {
+        let via = if i % 2 == 0 { &api } else { &other };
+        let (status, case) = via
+            .post("/v1/lockouts", json!({"email": email(i), "confirm": true}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        cases.push(case["case_id"].as_str().unwrap().to_owned());
+    }
 
     let done = api.wait_all_completed(&cases).await;
     assert_each_step_once(&done, &openai);
     // The other service reads the same cases from the same ledger.
-    let other = Api::new(&two, &data);
     let (status, log) = other.get("/v1/hris/sync-log").await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let statuses: Vec<&Value> = log["cases"]

@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use custody_ledger::StoredNode;
+use std::collections::HashMap;
+
+use custody_ledger::{NodeFilter, StoredNode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -122,12 +124,85 @@ async fn list_cases(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(&[Role::Admin, Role::Legal, Role::Auditor])?;
-    let cases = store::cases(&state.db, &principal.org).await?;
-    let mut out = Vec::with_capacity(cases.len());
-    for case in &cases {
-        out.push(summarize(&state, &principal.org, case).await?);
+    let org = principal.org.as_str();
+    let listings = store::listings(&state.db, org).await?;
+    // Three scans of the ledger by kind, however many cases there are.
+    let triggers =
+        recorded_by_case(&state, org, &["lockout_requested", "termination_detected"]).await?;
+    let completed = recorded_by_case(&state, org, &["case_completed"]).await?;
+    let overridden = recorded_by_case(&state, org, &["admin_override"]).await?;
+    let cases: Vec<Value> = listings
+        .iter()
+        .map(|l| {
+            let id = &l.case.case_id;
+            let status = derive_status(
+                overridden.contains_key(id),
+                completed.contains_key(id),
+                l.needs_attention,
+            );
+            line(&l.case, l.email.clone(), triggers.get(id).cloned(), status)
+        })
+        .collect();
+    Ok(Json(json!({"cases": cases})))
+}
+
+/// For each case with a node of one of `kinds`, the first such node's `recorded_at`.
+async fn recorded_by_case(
+    state: &AppState,
+    org: &str,
+    kinds: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut found = HashMap::new();
+    for kind in kinds {
+        let mut filter = NodeFilter {
+            kind: Some((*kind).to_owned()),
+            ..NodeFilter::default()
+        };
+        loop {
+            let page = state.ledger.nodes(org, &filter).await?;
+            for node in &page {
+                if let Some(case_id) = &node.case_id {
+                    found
+                        .entry(case_id.clone())
+                        .or_insert_with(|| node.recorded_at.to_string());
+                }
+            }
+            if page.len() < filter.page_size() as usize {
+                break;
+            }
+            filter.after_index = page.last().map(|n| n.index);
+        }
     }
-    Ok(Json(json!({"cases": out})))
+    Ok(found)
+}
+
+/// A case's status, from its nodes: overridden, completed, waiting for a person, or running.
+fn derive_status(overridden: bool, completed: bool, needs_attention: bool) -> &'static str {
+    if overridden {
+        "overridden"
+    } else if completed {
+        "completed"
+    } else if needs_attention {
+        "needs_attention"
+    } else {
+        "in_progress"
+    }
+}
+
+fn line(
+    case: &CaseRow,
+    email: Option<String>,
+    termination_date: Option<String>,
+    status: &str,
+) -> Value {
+    json!({
+        "case_id": case.case_id,
+        "employee_id": case.employee_id,
+        "email": email,
+        "source": case.source,
+        "termination_date": termination_date,
+        "status": status,
+    })
 }
 
 async fn case_timeline(
@@ -182,23 +257,12 @@ async fn summarize(state: &AppState, org: &str, case: &CaseRow) -> Result<Value,
             .any(|n| n.kind == kind && n.case_id.as_deref() == Some(case.case_id.as_str()))
     };
     let steps = store::steps(&state.db, org, &case.case_id).await?;
-    let status = if mine("admin_override") {
-        "overridden"
-    } else if mine("case_completed") {
-        "completed"
-    } else if steps.iter().any(|s| s.status == "needs_attention") {
-        "needs_attention"
-    } else {
-        "in_progress"
-    };
-    let trigger = nodes.iter().find(|n| n.index == case.trigger_index);
+    let attention = steps.iter().any(|s| s.status == "needs_attention");
+    let status = derive_status(mine("admin_override"), mine("case_completed"), attention);
+    let trigger = nodes
+        .iter()
+        .find(|n| n.index == case.trigger_index)
+        .map(|t| t.recorded_at.to_string());
     let employee = directory::employee(&state.db, org, &case.employee_id).await?;
-    Ok(json!({
-        "case_id": case.case_id,
-        "employee_id": case.employee_id,
-        "email": employee.map(|e| e.email),
-        "source": case.source,
-        "termination_date": trigger.map(|t| t.recorded_at.to_string()),
-        "status": status,
-    }))
+    Ok(line(case, employee.map(|e| e.email), trigger, status))
 }

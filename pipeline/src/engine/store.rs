@@ -340,6 +340,41 @@ pub async fn cases(db: &Database, org: &str) -> Result<Vec<CaseRow>, sqlx::Error
     rows.iter().map(case_from_row).collect()
 }
 
+/// A case's line in a listing: the case, its employee's email, and whether a step
+/// waits for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseListing {
+    /// The case.
+    pub case: CaseRow,
+    /// The employee's email, if the employee is still in the directory.
+    pub email: Option<String>,
+    /// Whether any step is parked for a person.
+    pub needs_attention: bool,
+}
+
+/// Every case of `org`, newest first, in one query.
+pub async fn listings(db: &Database, org: &str) -> Result<Vec<CaseListing>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT c.case_id, c.employee_id, c.source, c.trigger_index, c.trigger_hash, c.closed, e.email, \
+           (SELECT COUNT(*) FROM case_steps s WHERE s.org = c.org AND s.case_id = c.case_id \
+              AND s.status = 'needs_attention') \
+         FROM cases c LEFT JOIN employees e ON e.org = c.org AND e.employee_id = c.employee_id \
+         WHERE c.org = $1 ORDER BY c.created_at_us DESC, c.case_id DESC",
+    )
+    .bind(org)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CaseListing {
+                case: case_from_row(row)?,
+                email: row.try_get(6)?,
+                needs_attention: row.try_get::<i64, _>(7)? > 0,
+            })
+        })
+        .collect()
+}
+
 /// The steps of a case, by name.
 pub async fn steps(db: &Database, org: &str, case_id: &str) -> Result<Vec<StepRow>, sqlx::Error> {
     let rows = sqlx::query(
