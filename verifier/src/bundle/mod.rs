@@ -11,7 +11,9 @@ mod files;
 pub mod layout;
 pub mod manifest;
 mod nodes;
+mod proofs;
 mod report;
+mod times;
 mod verify;
 
 pub use build::BundleBuilder;

@@ -10,25 +10,23 @@
 //! 5. timestamps: every RFC 3161 token, and every node's proven time;
 //! 6. snapshot PDFs against their records.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use super::layout::{BundlePath, decode_hashes};
+use super::layout::BundlePath;
 use super::manifest::{MANIFEST_PATH, Manifest, Scope};
-use super::report::{
-    CheckpointReport, NODE_TIMES_LIMIT, NodeTime, PdfReport, TokenReport, VerifiedBundle,
-};
-use super::{BundleError, BundleFiles, DEVELOPMENT_TSA_POLICY, LinkError, nodes};
+use super::proofs::check_log;
+use super::report::{CheckpointReport, NODE_TIMES_LIMIT, NodeTime, PdfReport, VerifiedBundle};
+use super::times::{ProvenTime, StampedCheckpoint, prove_node_times, verify_tokens};
+use super::{BundleError, BundleFiles, LinkError, nodes};
 use crate::checkpoint::{self, NoteVerifierKey, VerifiedCheckpoint};
 use crate::dag::{self, DagSummary, Placed};
 use crate::error::Error;
-use crate::merkle::{self, CompactRange, Hash};
 use crate::node::EncodedNode;
 use crate::snapshot::{SNAPSHOT_KIND, SnapshotRecord};
 use crate::time::UtcTime;
-use crate::timestamp::{self, Imprint, TimestampOptions, TrustAnchors};
-use crate::{tlog_proof, x509};
+use crate::timestamp::{TimestampOptions, TrustAnchors};
 
 /// Where a long verification has got to, for a progress display.
 #[derive(Clone, Copy, Debug)]
@@ -90,13 +88,13 @@ impl<'a> VerifyOptions<'a> {
 }
 
 /// What step 0 found: the manifest and the files by role.
-struct Inventory {
-    manifest: Manifest,
-    paths: BTreeSet<BundlePath>,
+pub(super) struct Inventory {
+    pub(super) manifest: Manifest,
+    pub(super) paths: BTreeSet<BundlePath>,
 }
 
 impl Inventory {
-    fn checkpoint_sizes(&self) -> impl Iterator<Item = u64> + '_ {
+    pub(super) fn checkpoint_sizes(&self) -> impl Iterator<Item = u64> + '_ {
         self.paths.iter().filter_map(|p| {
             if let BundlePath::Checkpoint(s) = p {
                 Some(*s)
@@ -136,7 +134,13 @@ pub fn verify(files: &BundleFiles, options: &VerifyOptions<'_>) -> Result<Verifi
     ))
 }
 
-fn report(options: &VerifyOptions<'_>, step: u8, name: &'static str, done: u64, total: u64) {
+pub(super) fn report(
+    options: &VerifyOptions<'_>,
+    step: u8,
+    name: &'static str,
+    done: u64,
+    total: u64,
+) {
     if let Some(progress) = options.progress {
         progress(Progress {
             step,
@@ -294,328 +298,6 @@ fn verify_checkpoints(
         verified.insert(size, checkpoint);
     }
     Ok(verified)
-}
-
-/// Step 4: recompute roots (org scope) or check inclusion proofs (case scope), and the
-/// consistency of every pair of consecutive checkpoints.
-fn check_log(
-    files: &BundleFiles,
-    inventory: &Inventory,
-    placed: &[Placed<'_>],
-    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
-) -> Result<(), Error> {
-    match inventory.manifest.scope {
-        Scope::Case { .. } => check_inclusion_proofs(files, inventory, placed, checkpoints)?,
-        Scope::Org { from_size, to_size } => {
-            check_org_range(files, inventory, placed, checkpoints, from_size, to_size)?
-        }
-    }
-    check_consistency(files, inventory, checkpoints)
-}
-
-fn root_of(checkpoints: &BTreeMap<u64, VerifiedCheckpoint>, size: u64) -> Result<Hash, Error> {
-    checkpoints
-        .get(&size)
-        .map(|c| c.checkpoint().root)
-        .ok_or_else(|| LinkError::CheckpointMissing { size }.into())
-}
-
-fn check_inclusion_proofs(
-    files: &BundleFiles,
-    inventory: &Inventory,
-    placed: &[Placed<'_>],
-    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
-) -> Result<(), Error> {
-    let by_bytes: HashMap<&[u8], u64> = checkpoints
-        .keys()
-        .filter_map(|size| {
-            files
-                .get(&BundlePath::Checkpoint(*size).path())
-                .map(|b| (b, *size))
-        })
-        .collect();
-    for path in &inventory.paths {
-        if let BundlePath::Proof(index) = path
-            && placed.binary_search_by_key(index, |p| p.index).is_err()
-        {
-            return Err(LinkError::ProofWithoutNode { index: *index }.into());
-        }
-    }
-    for node in placed {
-        let file = BundlePath::Proof(node.index).path();
-        let bytes = files
-            .get(&file)
-            .ok_or(LinkError::ProofMissing { index: node.index })?;
-        let proof = tlog_proof::parse(bytes).map_err(|source| Error::Proof {
-            file: file.clone(),
-            source,
-        })?;
-        if proof.index != node.index {
-            return Err(LinkError::ProofIndexMismatch {
-                file_index: node.index,
-                proof_index: proof.index,
-            }
-            .into());
-        }
-        let size = *by_bytes
-            .get(proof.checkpoint.as_slice())
-            .ok_or(LinkError::ProofCheckpointNotInBundle { index: node.index })?;
-        let root = root_of(checkpoints, size)?;
-        merkle::verify_inclusion(
-            &node.node.leaf_hash(),
-            node.index,
-            size,
-            &proof.hashes,
-            &root,
-        )
-        .map_err(|source| Error::Merkle { file, source })?;
-    }
-    Ok(())
-}
-
-fn check_org_range(
-    files: &BundleFiles,
-    inventory: &Inventory,
-    placed: &[Placed<'_>],
-    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
-    from_size: u64,
-    to_size: u64,
-) -> Result<(), Error> {
-    if let Some(stray) = checkpoints
-        .keys()
-        .find(|s| **s < from_size || **s > to_size)
-    {
-        return Err(LinkError::Stray {
-            path: BundlePath::Checkpoint(*stray).path(),
-        }
-        .into());
-    }
-    for path in &inventory.paths {
-        if let BundlePath::Frontier(size) = path
-            && (*size != from_size || from_size == 0)
-        {
-            return Err(LinkError::Stray { path: path.path() }.into());
-        }
-    }
-    let mut range = if from_size == 0 {
-        CompactRange::new()
-    } else {
-        let file = BundlePath::Frontier(from_size).path();
-        let bytes = files
-            .get(&file)
-            .ok_or_else(|| BundleError::MissingFile { path: file.clone() })?;
-        let hashes =
-            decode_hashes(bytes).ok_or_else(|| BundleError::HashList { path: file.clone() })?;
-        let range = CompactRange::from_frontier(from_size, hashes)
-            .map_err(|source| Error::Merkle { file, source })?;
-        let expected = root_of(checkpoints, from_size)?;
-        if range.root() != expected {
-            return Err(LinkError::RootMismatch {
-                size: from_size,
-                expected,
-                actual: range.root(),
-            }
-            .into());
-        }
-        range
-    };
-    root_of(checkpoints, to_size)?;
-    for node in placed {
-        range.append(node.node.leaf_hash());
-        if let Some(checkpoint) = checkpoints.get(&range.size()) {
-            let expected = checkpoint.checkpoint().root;
-            let actual = range.root();
-            if actual != expected {
-                return Err(LinkError::RootMismatch {
-                    size: range.size(),
-                    expected,
-                    actual,
-                }
-                .into());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every consistency file joins two checkpoints of the bundle and verifies; in a case
-/// bundle, every pair of consecutive checkpoints has one.
-fn check_consistency(
-    files: &BundleFiles,
-    inventory: &Inventory,
-    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
-) -> Result<(), Error> {
-    for path in &inventory.paths {
-        if let BundlePath::Consistency(from, to) = *path {
-            let file = path.path();
-            let (Some(old), Some(new)) = (checkpoints.get(&from), checkpoints.get(&to)) else {
-                return Err(LinkError::Stray { path: file }.into());
-            };
-            let bytes = files.get(&file).unwrap_or_default();
-            let proof =
-                decode_hashes(bytes).ok_or_else(|| BundleError::HashList { path: file.clone() })?;
-            merkle::verify_consistency(
-                from,
-                to,
-                &old.checkpoint().root,
-                &new.checkpoint().root,
-                &proof,
-            )
-            .map_err(|source| Error::Merkle { file, source })?;
-        }
-    }
-    if let Scope::Case { .. } = inventory.manifest.scope {
-        let sizes: Vec<u64> = checkpoints.keys().copied().collect();
-        for pair in sizes.windows(2) {
-            if let [from, to] = *pair
-                && !inventory.paths.contains(&BundlePath::Consistency(from, to))
-            {
-                return Err(LinkError::ConsistencyMissing { from, to }.into());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A node's proven time and the checkpoint that proves it, if any.
-type ProvenTime = Option<(UtcTime, u64)>;
-
-/// A verified token and the checkpoint it stamps.
-struct StampedCheckpoint {
-    size: u64,
-    gen_time: UtcTime,
-    report: TokenReport,
-}
-
-/// Step 5, first half: every token verifies over its checkpoint's note text.
-fn verify_tokens(
-    files: &BundleFiles,
-    inventory: &Inventory,
-    checkpoints: &BTreeMap<u64, VerifiedCheckpoint>,
-    options: &VerifyOptions<'_>,
-) -> Result<Vec<StampedCheckpoint>, Error> {
-    let tokens: Vec<(u64, u32)> = inventory
-        .paths
-        .iter()
-        .filter_map(|p| {
-            if let BundlePath::Token(s, n) = p {
-                Some((*s, *n))
-            } else {
-                None
-            }
-        })
-        .collect();
-    for path in &inventory.paths {
-        if let BundlePath::TokenCerts(size, n) = *path
-            && !tokens.contains(&(size, n))
-        {
-            return Err(LinkError::OrphanTimestamp { path: path.path() }.into());
-        }
-    }
-    let mut stamped = Vec::with_capacity(tokens.len());
-    for (i, (size, n)) in tokens.iter().copied().enumerate() {
-        report(options, 5, "timestamps", i as u64, tokens.len() as u64);
-        let file = BundlePath::Token(size, n).path();
-        let checkpoint = checkpoints
-            .get(&size)
-            .ok_or_else(|| LinkError::OrphanTimestamp { path: file.clone() })?;
-        let untrusted = match files.get(&BundlePath::TokenCerts(size, n).path()) {
-            Some(pem) => x509::parse_pem_certificates(pem).map_err(|e| Error::Timestamp {
-                file: file.clone(),
-                source: e.into(),
-            })?,
-            None => Vec::new(),
-        };
-        let digest = checkpoint.note_text_digest();
-        let token = files.get(&file).unwrap_or_default();
-        let verified = timestamp::verify_timestamp(
-            token,
-            Imprint::Digest(&digest),
-            options.tsa_anchors,
-            &untrusted,
-            options.timestamp,
-        )
-        .map_err(|source| Error::Timestamp {
-            file: file.clone(),
-            source,
-        })?;
-        let policy = verified.policy().to_owned();
-        stamped.push(StampedCheckpoint {
-            size,
-            gen_time: verified.gen_time(),
-            report: TokenReport {
-                file,
-                checkpoint_size: size,
-                gen_time: verified.gen_time().to_string(),
-                development: policy == DEVELOPMENT_TSA_POLICY,
-                policy,
-                tsa: verified.signer_subject().to_owned(),
-                chain: verified.chain().to_vec(),
-            },
-        });
-    }
-    report(
-        options,
-        5,
-        "timestamps",
-        tokens.len() as u64,
-        tokens.len() as u64,
-    );
-    Ok(stamped)
-}
-
-/// Step 5, second half: each node's proven time is the earliest genTime of a token over a
-/// checkpoint that includes it (size > index; the checkpoints are consistent, so a node in
-/// one is in every later one), and its claimed time may not be later than that.
-fn prove_node_times(
-    placed: &[Placed<'_>],
-    stamped: &[StampedCheckpoint],
-    options: &VerifyOptions<'_>,
-) -> Result<(Vec<ProvenTime>, Vec<u64>), Error> {
-    // Earliest time per checkpoint, then a suffix minimum over sizes.
-    let mut per_size: BTreeMap<u64, UtcTime> = BTreeMap::new();
-    for s in stamped {
-        per_size
-            .entry(s.size)
-            .and_modify(|t| *t = (*t).min(s.gen_time))
-            .or_insert(s.gen_time);
-    }
-    let sizes: Vec<(u64, UtcTime)> = per_size.into_iter().collect();
-    let mut suffix: Vec<(UtcTime, u64)> = Vec::with_capacity(sizes.len());
-    for &(size, time) in sizes.iter().rev() {
-        let best = match suffix.last() {
-            // On a tie the smaller checkpoint wins: it is the tighter proof.
-            Some(&(t, s)) if t < time => (t, s),
-            _ => (time, size),
-        };
-        suffix.push(best);
-    }
-    suffix.reverse();
-    let skew = i64::try_from(options.max_clock_skew_seconds).unwrap_or(i64::MAX);
-    let mut times = Vec::with_capacity(placed.len());
-    let mut unstamped = Vec::new();
-    for node in placed {
-        let first = sizes.partition_point(|(size, _)| *size <= node.index);
-        let proven = suffix.get(first).copied();
-        match proven {
-            Some((stamped_at, _)) => {
-                let recorded_at = node.node.node().recorded_at;
-                if recorded_at > stamped_at.offset_seconds(skew) {
-                    return Err(LinkError::RecordedAfterStamp {
-                        index: node.index,
-                        recorded_at,
-                        stamped_at,
-                        skew_seconds: options.max_clock_skew_seconds,
-                    }
-                    .into());
-                }
-            }
-            None if options.danger_allow_unstamped => unstamped.push(node.index),
-            None => return Err(LinkError::Unstamped { index: node.index }.into()),
-        }
-        times.push(proven);
-    }
-    Ok((times, unstamped))
 }
 
 /// Step 6: every snapshot record is well-formed and its PDF, when included, matches;
