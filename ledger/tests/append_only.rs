@@ -9,7 +9,7 @@
 mod support;
 
 use sqlx::Connection;
-use support::{Db, LocalTsa, ORG, TestLedger, node};
+use support::{Db, LocalTsa, ORG, StampPending, TestLedger, node};
 
 both_engines!(triggers_refuse_update_and_delete_of_evidence);
 

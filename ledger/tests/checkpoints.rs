@@ -9,7 +9,7 @@ use std::time::Duration;
 use custody_ledger::{Checkpointer, Ledger};
 use custody_verifier::checkpoint::verify_checkpoint;
 use custody_verifier::merkle;
-use support::{Db, LocalTsa, ORG, TestLedger, eventually, node};
+use support::{Db, LocalTsa, ORG, StampPending, TestLedger, eventually, node};
 
 both_engines!(
     checkpoints_are_signed_only_when_the_log_grew,
@@ -197,7 +197,7 @@ async fn stamping_queue_and_status(db: Db) {
     assert_eq!(status.oldest_unstamped_created_at, Some(first.created_at));
     let tsa = LocalTsa::start();
     let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&pending[0].note_text).into();
-    let (token, gen_time) = tsa.stamp(&digest);
+    let (token, gen_time) = support::stamp_with_time(&tsa, &digest);
     l.record_timestamp(
         ORG,
         2,

@@ -11,7 +11,7 @@ use custody_verifier::merkle::Hash;
 use custody_verifier::timestamp::TimestampOptions;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use support::{Db, LocalTsa, ORG, TestLedger, body, node};
+use support::{Db, LocalTsa, ORG, StampPending, TestLedger, body, node};
 
 both_engines!(
     case_bundles_verify_and_tampering_is_caught,

@@ -4,14 +4,11 @@
 
 pub mod postgres;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use custody_ledger::{Ledger, LedgerConfig, NewNode, PendingStamp};
 use custody_verifier::node::ParentRef;
 use custody_verifier::time::UtcTime;
-use custody_verifier::timestamp::{Imprint, TimestampOptions, TrustAnchors, verify_timestamp};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -115,76 +112,25 @@ pub fn body(value: Value) -> Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
 }
 
-pub fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
+#[path = "../../../verifier/tests/support/local_tsa.rs"]
+mod local_tsa;
 
-pub fn tsa_anchors() -> TrustAnchors {
-    TrustAnchors::from_pem(&std::fs::read(testdata().join("tsa/root-ca.pem")).unwrap()).unwrap()
-}
+#[allow(unused_imports)] // each test binary uses a subset
+pub use local_tsa::{LocalTsa, stamp_with_time, testdata, tsa_anchors};
 
-/// `openssl ts -reply` with the test TSA key, in a private copy of its configuration.
-pub struct LocalTsa {
-    dir: tempfile::TempDir,
-}
-
-impl LocalTsa {
-    pub fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        for file in ["tsa.cnf", "root-ca.pem", "tsa-ec.crt", "tsa-ec.key"] {
-            std::fs::copy(testdata().join("tsa").join(file), dir.path().join(file)).unwrap();
-        }
-        std::fs::write(dir.path().join("tsaserial"), "01\n").unwrap();
-        Self { dir }
-    }
-
-    /// A DER TimeStampToken over `digest`, and its verified genTime.
-    pub fn stamp(&self, digest: &[u8; 32]) -> (Vec<u8>, UtcTime) {
-        let run = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(self.dir.path())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let hex = hex::encode(digest);
-        run(&[
-            "ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", "req.tsq",
-        ]);
-        run(&[
-            "ts",
-            "-reply",
-            "-config",
-            "tsa.cnf",
-            "-queryfile",
-            "req.tsq",
-            "-token_out",
-            "-out",
-            "token.tst",
-        ]);
-        let token = std::fs::read(self.dir.path().join("token.tst")).unwrap();
-        let verified = verify_timestamp(
-            &token,
-            Imprint::Digest(digest),
-            &tsa_anchors(),
-            &[],
-            &TimestampOptions::default(),
-        )
-        .unwrap();
-        (token, verified.gen_time())
-    }
-
+/// Stamping a ledger's pending checkpoints with the local test TSA.
+#[allow(async_fn_in_trait)]
+pub trait StampPending {
     /// Stamps every pending checkpoint, as the stamper would.
-    pub async fn stamp_pending(&self, ledger: &Ledger) -> Vec<PendingStamp> {
+    async fn stamp_pending(&self, ledger: &Ledger) -> Vec<PendingStamp>;
+}
+
+impl StampPending for LocalTsa {
+    async fn stamp_pending(&self, ledger: &Ledger) -> Vec<PendingStamp> {
         let pending = ledger.unstamped_checkpoints(1000).await.unwrap();
         for stamp in &pending {
             let digest: [u8; 32] = Sha256::digest(&stamp.note_text).into();
-            let (token, gen_time) = self.stamp(&digest);
+            let (token, gen_time) = stamp_with_time(self, &digest);
             ledger
                 .record_timestamp(
                     &stamp.org,

@@ -2,76 +2,18 @@
 //! that builds real signed checkpoints, proofs and bundles through the crate's own API.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use custody_verifier::bundle::{BundleBuilder, BundleFiles, Scope};
 use custody_verifier::checkpoint::{Checkpoint, NoteSigner, NoteVerifierKey};
 use custody_verifier::merkle::{self, CompactRange, Hash};
 use custody_verifier::node::{EncodedNode, Node, ParentRef};
 use custody_verifier::time::UtcTime;
-use custody_verifier::timestamp::TrustAnchors;
 use custody_verifier::tlog_proof::TlogProof;
 use serde_json::{Map, Value, json};
 
-/// The repository's `testdata/` folder.
-pub fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
-}
+mod local_tsa;
 
-/// The test TSA's root certificate as trust anchors.
-pub fn tsa_anchors() -> TrustAnchors {
-    TrustAnchors::from_pem(&std::fs::read(testdata().join("tsa/root-ca.pem")).unwrap()).unwrap()
-}
-
-/// A local TSA: `openssl ts -reply` with the test TSA key, in a private copy of its
-/// configuration (openssl rewrites the serial file on every reply).
-pub struct LocalTsa {
-    dir: tempfile::TempDir,
-}
-
-impl LocalTsa {
-    pub fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        for file in ["tsa.cnf", "root-ca.pem", "tsa-ec.crt", "tsa-ec.key"] {
-            std::fs::copy(testdata().join("tsa").join(file), dir.path().join(file)).unwrap();
-        }
-        std::fs::write(dir.path().join("tsaserial"), "01\n").unwrap();
-        Self { dir }
-    }
-
-    /// A DER TimeStampToken over a SHA-256 digest, certReq set.
-    pub fn stamp(&self, digest: &[u8; 32]) -> Vec<u8> {
-        let run = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(self.dir.path())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let hex = hex::encode(digest);
-        run(&[
-            "ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", "req.tsq",
-        ]);
-        run(&[
-            "ts",
-            "-reply",
-            "-config",
-            "tsa.cnf",
-            "-queryfile",
-            "req.tsq",
-            "-token_out",
-            "-out",
-            "token.tst",
-        ]);
-        std::fs::read(self.dir.path().join("token.tst")).unwrap()
-    }
-}
+#[allow(unused_imports)] // each test binary uses a subset
+pub use local_tsa::{LocalTsa, stamp_with_time, testdata, tsa_anchors};
 
 pub const ORG: &str = "acme";
 pub const ORIGIN: &str = "custody.test/custody/acme";
