@@ -155,11 +155,22 @@ pub async fn set_status(
     id: &str,
     status: EmployeeStatus,
 ) -> Result<(), DirectoryError> {
+    let mut conn = db.pool().acquire().await?;
+    set_status_in(&mut conn, org, id, status).await
+}
+
+/// [`set_status`] on a connection the caller holds, for example inside its transaction.
+pub async fn set_status_in(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    id: &str,
+    status: EmployeeStatus,
+) -> Result<(), DirectoryError> {
     sqlx::query("UPDATE employees SET status = $1 WHERE org = $2 AND employee_id = $3")
         .bind(status.as_str())
         .bind(org)
         .bind(id)
-        .execute(db.pool())
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! so a step interrupted halfway is finished, not repeated, by the next attempt.
 
 pub mod plan;
+mod record;
 mod run;
 pub mod store;
 
@@ -17,10 +18,10 @@ use std::time::Duration;
 
 use custody_ledger::{Ledger, LedgerError, NewNode};
 use serde_json::json;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 /// How many steps one process performs at once.
-const WORKER_SLOTS: usize = 32;
+const WORKER_SLOTS: usize = 128;
 
 use crate::db::Database;
 use crate::devices::Devices;
@@ -42,6 +43,9 @@ pub enum EngineError {
     /// Employees or providers could not be read.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The engine was shut down before the step was recorded.
+    #[error("the engine is shutting down")]
+    Stopped,
     /// No such case in the organisation.
     #[error("case `{case_id}` not found")]
     UnknownCase {
@@ -66,6 +70,10 @@ struct Inner {
     wake: Notify,
     /// Steps in flight at once in this process.
     slots: Arc<Semaphore>,
+    /// Finished steps on their way to the recorder.
+    recorder: mpsc::UnboundedSender<record::Finished>,
+    /// The recorder's end of that channel, until [`Engine::spawn`] starts it.
+    inbox: std::sync::Mutex<Option<record::Inbox>>,
 }
 
 /// The result of a lockout request.
@@ -90,6 +98,7 @@ impl Engine {
     ) -> Self {
         let mut id = [0u8; 8];
         let _ = getrandom::getrandom(&mut id);
+        let (recorder, inbox) = mpsc::unbounded_channel();
         let inner = Inner {
             ledger,
             db,
@@ -99,6 +108,8 @@ impl Engine {
             lease,
             wake: Notify::new(),
             slots: Arc::new(Semaphore::new(WORKER_SLOTS)),
+            recorder,
+            inbox: std::sync::Mutex::new(Some(inbox)),
         };
         Self {
             inner: Arc::new(inner),
@@ -148,15 +159,18 @@ impl Engine {
             trigger_hash: appended.leaf_hash,
             closed: store::OPEN,
         };
+        // The case, its steps and the employee's new status commit together.
+        let mut tx = db.pool().begin().await?;
         let created = store::create_case(
-            db,
+            &mut tx,
             org,
             &row,
             &plan::lockout(&providers),
             crate::clock::now_us(),
         )
         .await?;
-        directory::set_status(db, org, &employee.id, EmployeeStatus::Offboarding).await?;
+        directory::set_status_in(&mut tx, org, &employee.id, EmployeeStatus::Offboarding).await?;
+        tx.commit().await?;
         self.inner.wake.notify_one();
         Ok(Lockout { case_id, created })
     }
@@ -190,8 +204,10 @@ impl Engine {
             idempotency_key: Some(format!("{case_id}/override")),
         };
         let appended = self.inner.ledger.append(org, node).await?;
-        store::close_case(db, org, case_id, store::OVERRIDDEN).await?;
-        directory::set_status(db, org, &case.employee_id, EmployeeStatus::Active).await?;
+        let mut tx = db.pool().begin().await?;
+        store::close_case(&mut tx, org, case_id, store::OVERRIDDEN).await?;
+        directory::set_status_in(&mut tx, org, &case.employee_id, EmployeeStatus::Active).await?;
+        tx.commit().await?;
         Ok(appended.index)
     }
 

@@ -15,7 +15,7 @@ use crate::directory::{self, EmployeeStatus};
 use crate::providers::{self, Leaver, ProviderError};
 
 /// How many steps one round claims.
-const BATCH: i64 = 16;
+const BATCH: i64 = 64;
 /// The longest wait between rounds when nothing wakes the workers.
 const IDLE: Duration = Duration::from_millis(500);
 /// After this many failed attempts a step that keeps failing needs a person.
@@ -37,19 +37,22 @@ enum Outcome {
     Attention { reason: String },
 }
 
-/// A running worker loop.
+/// A running engine: the claim loop and the recorder. Dropping it stops both at once;
+/// [`EngineTask::shutdown`] lets the steps in flight finish first.
 pub struct EngineTask {
     engine: Engine,
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    claims: Option<JoinHandle<()>>,
+    recorder: Option<JoinHandle<()>>,
 }
 
 impl EngineTask {
-    /// Stops claiming, then waits (up to 30 s) for the steps in flight to finish; any
-    /// still running are taken over by another process once their lease runs out.
+    /// Stops claiming, then waits (up to 30 s) for the steps in flight to finish and be
+    /// recorded; any still running are taken over by another process once their lease
+    /// runs out.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
+        if let Some(task) = self.claims.take() {
             let _ = task.await;
         }
         let all = u32::try_from(super::WORKER_SLOTS).unwrap_or(u32::MAX);
@@ -58,15 +61,38 @@ impl EngineTask {
             self.engine.inner.slots.acquire_many(all),
         )
         .await;
+        // Every step in flight has had its answer, so the recorder is idle.
+        if let Some(task) = self.recorder.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for EngineTask {
+    fn drop(&mut self) {
+        for task in [self.claims.take(), self.recorder.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+        }
     }
 }
 
 impl Engine {
-    /// Starts the worker loop.
+    /// Starts the claim loop and the recorder. The engine runs once per process: a
+    /// second call starts only another claim loop, sharing the first one's recorder.
     pub fn spawn(&self) -> EngineTask {
+        let inbox = self
+            .inner
+            .inbox
+            .lock()
+            .ok()
+            .and_then(|mut inbox| inbox.take());
+        let recorder = inbox.map(|inbox| tokio::spawn(self.clone().record_loop(inbox)));
         let engine = self.clone();
         let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
+        let claims = tokio::spawn(async move {
             loop {
                 let worked = match engine.run_once().await {
                     Ok(n) => n,
@@ -88,13 +114,14 @@ impl Engine {
         EngineTask {
             engine: self.clone(),
             stop,
-            task: Some(task),
+            claims: Some(claims),
+            recorder,
         }
     }
 
     /// Claims as many due steps as there are free worker slots and starts them; returns
     /// how many it started. A slow provider holds only its own slot, never the others.
-    pub async fn run_once(&self) -> Result<usize, EngineError> {
+    async fn run_once(&self) -> Result<usize, EngineError> {
         let free = self.inner.slots.available_permits();
         if free == 0 {
             return Ok(0);
@@ -155,11 +182,16 @@ impl Engine {
                 case_id: claim.case_id.clone(),
             })?;
         let key = format!("{}/{}", claim.case_id, claim.step);
-        let recorded = self
-            .inner
-            .ledger
-            .case_nodes(&claim.org, &claim.case_id)
-            .await?;
+        // Only an earlier claim can have recorded this step, so a first claim skips the
+        // look-up; completion reads the case's nodes to name them as its parents.
+        let recorded = if claim.attempts > 1 || claim.step == Step::Complete {
+            self.inner
+                .ledger
+                .case_nodes(&claim.org, &claim.case_id)
+                .await?
+        } else {
+            Vec::new()
+        };
         // The ledger is the source of truth: a step whose node exists is done.
         if let Some(node) = recorded
             .iter()
@@ -192,8 +224,7 @@ impl Engine {
                     body,
                     idempotency_key: Some(key),
                 };
-                let appended = self.inner.ledger.append(&claim.org, node).await?;
-                store::complete(db, &self.inner.owner, claim, appended.index).await?;
+                self.record(claim, node).await?;
                 self.wake();
             }
             Outcome::Retry { reason, after } if claim.attempts < MAX_ATTEMPTS => {
@@ -329,9 +360,16 @@ impl Engine {
             Step::Complete => {
                 // Closed before the node is written, so that whoever sees the
                 // `case_completed` node also sees the employee locked.
-                store::close_case(db, &claim.org, &claim.case_id, store::COMPLETED).await?;
-                directory::set_status(db, &claim.org, &case.employee_id, EmployeeStatus::Locked)
-                    .await?;
+                let mut tx = db.pool().begin().await?;
+                store::close_case(&mut tx, &claim.org, &claim.case_id, store::COMPLETED).await?;
+                directory::set_status_in(
+                    &mut tx,
+                    &claim.org,
+                    &case.employee_id,
+                    EmployeeStatus::Locked,
+                )
+                .await?;
+                tx.commit().await?;
                 let mut parents: Vec<ParentRef> = recorded
                     .iter()
                     .filter(|n| n.index != case.trigger_index && n.kind != "step_needs_attention")

@@ -81,16 +81,16 @@ fn case_from_row(row: &AnyRow) -> Result<CaseRow, sqlx::Error> {
 
 const CASE_COLUMNS: &str = "case_id, employee_id, source, trigger_index, trigger_hash, closed";
 
-/// Creates the case and its steps, once: a second call with the same id changes nothing
-/// and returns false.
+/// Creates the case and its steps inside the caller's transaction, once: a second call
+/// with the same id changes nothing and returns false. Three statements whatever the
+/// plan's size: the case, its steps, their edges.
 pub async fn create_case(
-    db: &Database,
+    conn: &mut sqlx::AnyConnection,
     org: &str,
     case: &CaseRow,
     plan: &[PlannedStep],
     now_us: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO cases (org, case_id, employee_id, source, trigger_index, trigger_hash, created_at_us, closed) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT (org, case_id) DO NOTHING",
@@ -102,36 +102,53 @@ pub async fn create_case(
     .bind(to_i64(case.trigger_index))
     .bind(case.trigger_hash.to_vec())
     .bind(now_us)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected()
         == 1;
-    if inserted {
-        for planned in plan {
-            sqlx::query(
-                "INSERT INTO case_steps (org, case_id, step, status, waiting_on, attempts, next_attempt_us) \
-                 VALUES ($1, $2, $3, 'pending', $4, 0, $5)",
-            )
-            .bind(org)
-            .bind(&case.case_id)
-            .bind(planned.step.name())
-            .bind(i64::try_from(planned.after.len()).unwrap_or(i64::MAX))
-            .bind(now_us)
-            .execute(&mut *tx)
-            .await?;
-            for before in &planned.after {
-                sqlx::query("INSERT INTO case_step_edges (org, case_id, step, then_step) VALUES ($1, $2, $3, $4)")
-                    .bind(org)
-                    .bind(&case.case_id)
-                    .bind(before.name())
-                    .bind(planned.step.name())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+    if !inserted || plan.is_empty() {
+        return Ok(inserted);
     }
-    tx.commit().await?;
-    Ok(inserted)
+    // Each row binds its step name and prerequisite count ($4, $5, $6, $7, …); the
+    // organisation, case and due time are shared.
+    let rows: Vec<String> = (0..plan.len())
+        .map(|i| format!("($1, $2, ${}, 'pending', ${}, 0, $3)", 4 + 2 * i, 5 + 2 * i))
+        .collect();
+    let sql = format!(
+        "INSERT INTO case_steps (org, case_id, step, status, waiting_on, attempts, next_attempt_us) VALUES {}",
+        rows.join(", ")
+    );
+    let mut steps = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org)
+        .bind(&case.case_id)
+        .bind(now_us);
+    for planned in plan {
+        steps = steps
+            .bind(planned.step.name())
+            .bind(i64::try_from(planned.after.len()).unwrap_or(i64::MAX));
+    }
+    steps.execute(&mut *conn).await?;
+    let edges: Vec<(String, String)> = plan
+        .iter()
+        .flat_map(|p| p.after.iter().map(|b| (b.name(), p.step.name())))
+        .collect();
+    if !edges.is_empty() {
+        let rows: Vec<String> = (0..edges.len())
+            .map(|i| format!("($1, $2, ${}, ${})", 3 + 2 * i, 4 + 2 * i))
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_step_edges (org, case_id, step, then_step) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .bind(&case.case_id);
+        for (before, then) in edges {
+            query = query.bind(before).bind(then);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(true)
 }
 
 /// Claims up to `limit` due steps for `owner` until `now + lease`.
@@ -188,6 +205,33 @@ pub async fn complete(
     node_index: u64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
+    let done = complete_in(&mut tx, owner, claim, node_index).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`complete`] for many steps in one transaction: all or none.
+pub async fn complete_many(
+    db: &Database,
+    owner: &str,
+    steps: &[(&Claim, u64)],
+) -> Result<(), sqlx::Error> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.pool().begin().await?;
+    for (claim, node_index) in steps {
+        complete_in(&mut tx, owner, claim, *node_index).await?;
+    }
+    tx.commit().await
+}
+
+async fn complete_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    owner: &str,
+    claim: &Claim,
+    node_index: u64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE case_steps SET status = 'done', node_index = $1, lease_owner = NULL, lease_until_us = NULL, last_error = NULL \
          WHERE org = $2 AND case_id = $3 AND step = $4 AND status = 'pending' AND lease_owner = $5",
@@ -197,7 +241,7 @@ pub async fn complete(
     .bind(&claim.case_id)
     .bind(claim.step.name())
     .bind(owner)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected()
         == 1;
@@ -209,10 +253,9 @@ pub async fn complete(
         .bind(&claim.org)
         .bind(&claim.case_id)
         .bind(claim.step.name())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(done)
 }
 
@@ -286,7 +329,7 @@ pub async fn needs_attention(
 
 /// Sets a case's closed state.
 pub async fn close_case(
-    db: &Database,
+    conn: &mut sqlx::AnyConnection,
     org: &str,
     case_id: &str,
     closed: i64,
@@ -295,7 +338,7 @@ pub async fn close_case(
         .bind(closed)
         .bind(org)
         .bind(case_id)
-        .execute(db.pool())
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! sensitive), per-request timeout, and the retry loop of [`RetryPolicy`]. It turns
 //! HTTP answers into [`Reply`] (2xx and 404) or a [`ProviderError`].
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -66,22 +67,30 @@ enum Attempt {
     },
 }
 
+/// The one HTTP client of the process, shared by every provider: its connection pool
+/// and TLS roots are built once, not per step. Redirects are not followed, so a
+/// credential is never sent anywhere but the configured host; timeouts are per request.
+fn shared_client() -> Result<reqwest::Client, ProviderError> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ProviderError::attention(format!("HTTP client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client).clone())
+}
+
 impl Transport {
-    /// A client with the policy's timeouts; redirects are not followed, so a
-    /// credential is never sent anywhere but the configured host.
+    /// A transport over the shared client, with the policy's per-request timeout.
     pub fn new(
         provider: ProviderKind,
         auth: Auth,
         policy: RetryPolicy,
     ) -> Result<Self, ProviderError> {
-        let client = reqwest::Client::builder()
-            .timeout(policy.request_timeout)
-            .connect_timeout(policy.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ProviderError::attention(format!("HTTP client: {e}")))?;
         Ok(Transport {
-            client,
+            client: shared_client()?,
             provider,
             auth,
             policy,
@@ -138,7 +147,11 @@ impl Transport {
         what: &str,
     ) -> Attempt {
         let provider = self.provider.display_name();
-        let mut request = self.client.request(method, url).headers(self.headers());
+        let mut request = self
+            .client
+            .request(method, url)
+            .timeout(self.policy.request_timeout)
+            .headers(self.headers());
         if let Some(body) = body {
             request = request.json(body);
         }
