@@ -183,6 +183,19 @@ impl Api {
     }
 
     /// Adds `count` employees and locks each out; the case ids, in order.
+    /// How many `provider_action` nodes of `cases` journal `action`.
+    async fn journaled(&self, cases: &[String], action: &str) -> usize {
+        let mut found = 0;
+        for case_id in cases {
+            let (_, case) = self.get(&format!("/v1/lockouts/{case_id}")).await;
+            found += events(&case, "provider_action")
+                .iter()
+                .filter(|e| e["body"]["action"]["action"] == action)
+                .count();
+        }
+        found
+    }
+
     async fn lock_out_all(&self, count: usize) -> Vec<String> {
         for i in 0..count {
             let (status, body) = self
@@ -263,15 +276,29 @@ fn openai_org(count: usize) -> OrgState {
     }
 }
 
-/// Each case has exactly one node per step, all steps done, and the provider removed each
-/// leaver's key and user exactly once.
-fn assert_each_step_once(cases: &[Value], fake: &fakes::openai::Fake) {
+/// The case's timeline events of `kind`.
+fn events<'a>(case: &'a Value, kind: &str) -> Vec<&'a Value> {
+    case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// Each case has exactly one node per step, all steps done, every journaled provider
+/// action once and counted by the step's node, and the provider removed each leaver's key
+/// and user exactly once. Returns how many key deletions and user removals were
+/// journaled with the provider's confirmation.
+fn assert_each_step_once(cases: &[Value], fake: &fakes::openai::Fake) -> (usize, usize) {
+    let (mut keys, mut users) = (0, 0);
     for case in cases {
         let mut kinds: Vec<&str> = case["timeline"]
             .as_array()
             .unwrap()
             .iter()
             .map(|e| e["kind"].as_str().unwrap())
+            .filter(|kind| *kind != "provider_action")
             .collect();
         kinds.sort_unstable();
         assert_eq!(
@@ -288,6 +315,35 @@ fn assert_each_step_once(cases: &[Value], fake: &fakes::openai::Fake) {
         let steps = case["steps"].as_array().unwrap();
         assert_eq!(steps.len(), 4, "{case}");
         assert!(steps.iter().all(|s| s["status"] == "done"), "{case}");
+
+        let journaled = events(case, "provider_action");
+        let mut seen: Vec<(String, String)> = journaled
+            .iter()
+            .map(|e| {
+                let action = &e["body"]["action"];
+                assert_eq!(action["outcome"], "done", "{e}");
+                let name = action["action"].as_str().unwrap().to_owned();
+                (name, action["target"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        keys += seen
+            .iter()
+            .filter(|(a, _)| a == "delete_project_api_key")
+            .count();
+        users += seen.iter().filter(|(a, _)| a == "remove_org_user").count();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            journaled.len(),
+            "an action journaled twice: {case}"
+        );
+        let revoked = events(case, "provider_revoked");
+        assert_eq!(
+            revoked[0]["body"]["journaled_actions"],
+            journaled.len(),
+            "{case}"
+        );
     }
     let n = u32::try_from(cases.len()).unwrap();
     let c = &fake.control;
@@ -296,6 +352,7 @@ fn assert_each_step_once(cases: &[Value], fake: &fakes::openai::Fake) {
     let org = fake.state.lock().unwrap();
     assert!(org.users.is_empty() && org.project_keys.is_empty());
     assert!(org.projects[0].members.is_empty());
+    (keys, users)
 }
 
 /// SIGKILL while a revocation is in flight — the provider removed the user but its
@@ -337,6 +394,21 @@ async fn a_service_killed_mid_case_finishes_every_case_after_restart() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // Every key deletion has been answered; the kill comes once their confirmations are
+    // journaled (within one group commit of the answer), while one user removal is still
+    // unanswered.
+    loop {
+        let journaled = api.journaled(&cases, "delete_project_api_key").await;
+        if journaled == LEAVERS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{journaled} key deletions journaled of {LEAVERS}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(openai.control.served("DELETE", DELETE_KEY), LEAVERS as u32);
     first.kill();
 
     let mut second = Custody::spawn(&data, None, Some(LEASE_MS), "second");
@@ -346,7 +418,8 @@ async fn a_service_killed_mid_case_finishes_every_case_after_restart() {
     assert_each_step_once(&done, &openai);
 
     // The interrupted revocation was claimed again after the restart and found the user
-    // already gone, rather than removing them twice.
+    // already gone, rather than removing them twice; the key it deleted before the kill
+    // keeps its confirmation, journaled by the attempt that deleted it.
     let resumed: Vec<&Value> = done
         .iter()
         .filter(|case| {
@@ -367,7 +440,16 @@ async fn a_service_killed_mid_case_finishes_every_case_after_restart() {
             .iter()
             .find(|s| s["step"] == "revoke:openai")
             .unwrap();
-        assert!(step["attempts"].as_i64().unwrap() >= 2, "{case}");
+        let attempts = step["attempts"].as_i64().unwrap();
+        assert!(attempts >= 2, "{case}");
+        let deleted_before = events(case, "provider_action").into_iter().any(|e| {
+            e["body"]["action"]["action"] == "delete_project_api_key"
+                && e["body"]["attempt"].as_i64().unwrap() < attempts
+        });
+        assert!(
+            deleted_before,
+            "the interrupted attempt's key deletion: {case}"
+        );
     }
     let (_, employees) = api.get("/v1/employees").await;
     let employees = employees["employees"].as_array().unwrap();
@@ -432,7 +514,12 @@ async fn two_services_on_one_database_share_the_work_without_repeating_it() {
     }
 
     let done = api.wait_all_completed(&cases).await;
-    assert_each_step_once(&done, &openai);
+    let journaled = assert_each_step_once(&done, &openai);
+    assert_eq!(
+        journaled,
+        (LEAVERS, LEAVERS),
+        "no crash: every deletion is journaled with its confirmation"
+    );
     // The other service reads the same cases from the same ledger.
     let (status, log) = other.get("/v1/hris/sync-log").await;
     assert_eq!(status, StatusCode::OK, "{log}");

@@ -6,11 +6,12 @@
 
 mod fakes;
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use custody_pipeline::providers::{
-    ActionOutcome, AzureSettings, Leaver, ProviderConfig, ProviderError, RetryPolicy, Revocation,
-    Secret, build,
+    Action, ActionJournal, ActionOutcome, AzureSettings, JournalFuture, Leaver, NoJournal,
+    ProviderConfig, ProviderError, RetryPolicy, Revocation, Secret, build,
 };
 use fakes::{Fault, anthropic as ant, azure as az, openai as oai};
 
@@ -36,6 +37,35 @@ fn leaver() -> Leaver {
         display_name: Some("Lee Leaver".into()),
         azure_principal_id: Some(PRINCIPAL.into()),
     }
+}
+
+/// A journal that keeps what it is told, to compare with what the revocation returned.
+#[derive(Default)]
+struct Kept(Mutex<Vec<Action>>);
+
+impl ActionJournal for Kept {
+    fn performed<'a>(&'a self, action: &'a Action) -> JournalFuture<'a> {
+        self.0.lock().unwrap().push(action.clone());
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl Kept {
+    fn actions(&self) -> Vec<Action> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Every action that changed something was journaled, in order, and nothing else was.
+fn journaled_exactly_the_changes(kept: &Kept, revocation: &Revocation) {
+    let changes: Vec<Action> = revocation
+        .actions
+        .iter()
+        .filter(|a| a.outcome != ActionOutcome::AlreadyGone)
+        .cloned()
+        .collect();
+    assert!(!changes.is_empty());
+    assert_eq!(kept.actions(), changes);
 }
 
 fn count(revocation: &Revocation, action: &str, outcome: ActionOutcome) -> usize {
@@ -151,7 +181,9 @@ async fn openai(
 #[tokio::test]
 async fn openai_full_revocation_each_side_effect_once() {
     let (fake, provider) = openai(openai_org(), OPENAI_KEY).await;
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let kept = Kept::default();
+    let done = provider.revoke(&leaver(), &kept).await.unwrap();
+    journaled_exactly_the_changes(&kept, &done);
 
     assert!(done.user_found);
     assert_eq!(
@@ -194,7 +226,7 @@ async fn openai_full_revocation_each_side_effect_once() {
     assert_eq!(body["actions"][0]["outcome"], "done");
 
     // A second run finds nothing to do and performs no side effect.
-    let again = provider.revoke(&leaver()).await.unwrap();
+    let again = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     assert!(!again.user_found);
     assert_eq!(again.actions.len(), 1);
     assert_eq!(again.actions[0].action, "remove_org_user");
@@ -207,7 +239,7 @@ async fn openai_key_of_a_departed_user_is_still_found_by_email() {
     let mut org = openai_org();
     org.users.retain(|u| u.id != "user_lee");
     let (fake, provider) = openai(org, OPENAI_KEY).await;
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let done = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     assert!(!done.user_found);
     assert_eq!(
         count(&done, "delete_project_api_key", ActionOutcome::Done),
@@ -222,7 +254,7 @@ async fn openai_honours_retry_after_then_succeeds() {
     fake.control
         .inject(Some("DELETE"), Some(U_DEL), Fault::RateLimited("1"), 2);
     let started = Instant::now();
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let done = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_secs(2),
         "waited Retry-After twice"
@@ -237,7 +269,7 @@ async fn openai_long_retry_after_is_handed_to_the_engine() {
     let (fake, provider) = openai(openai_org(), OPENAI_KEY).await;
     fake.control
         .inject(None, None, Fault::RateLimited("120"), 1);
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     assert_eq!(
         error,
         ProviderError::Retryable {
@@ -253,7 +285,7 @@ async fn openai_persistent_500_is_retryable_after_bounded_attempts() {
     let (fake, provider) = openai(openai_org(), OPENAI_KEY).await;
     fake.control
         .inject(Some("GET"), Some(PROJECTS), Fault::ServerError, 100);
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -278,7 +310,7 @@ async fn openai_hung_request_times_out_and_is_retried() {
         Fault::Hang(Duration::from_secs(10)),
         1,
     );
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let done = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     assert_eq!(count(&done, "remove_org_user", ActionOutcome::Done), 1);
     assert_eq!(
         fake.control.calls("GET", PROJECTS),
@@ -291,7 +323,7 @@ async fn openai_hung_request_times_out_and_is_retried() {
 async fn openai_rejected_key_needs_attention_and_is_never_shown() {
     let wrong = "sk-admin-WRONG-SECRET-value";
     let (fake, provider) = openai(openai_org(), wrong).await;
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     assert!(matches!(error, ProviderError::NeedsAttention { .. }));
     let shown = format!("{error} {error:?}");
     assert!(
@@ -310,7 +342,7 @@ async fn openai_own_admin_key_goes_last() {
     let mut org = openai_org();
     org.admin_keys[0].redacted_value = "sk-admin...def".into();
     let (fake, provider) = openai(org, OPENAI_KEY).await;
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let done = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     let last = done.actions.last().unwrap();
     assert_eq!(
         (last.action.as_str(), last.target.as_str()),
@@ -398,7 +430,9 @@ async fn anthropic(
 #[tokio::test]
 async fn anthropic_full_revocation_each_side_effect_once() {
     let (fake, provider) = anthropic(anthropic_org("developer"), ANTHROPIC_KEY).await;
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let kept = Kept::default();
+    let done = provider.revoke(&leaver(), &kept).await.unwrap();
+    journaled_exactly_the_changes(&kept, &done);
     assert!(done.user_found);
     assert_eq!(
         count(&done, "deactivate_api_key", ActionOutcome::Disabled),
@@ -443,7 +477,7 @@ async fn anthropic_full_revocation_each_side_effect_once() {
         assert!(org.users.iter().all(|u| u.id != "user_01lee"));
     }
 
-    let again = provider.revoke(&leaver()).await.unwrap();
+    let again = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     assert!(!again.user_found);
     assert_eq!(
         count(&again, "remove_org_user", ActionOutcome::AlreadyGone),
@@ -455,7 +489,16 @@ async fn anthropic_full_revocation_each_side_effect_once() {
 #[tokio::test]
 async fn anthropic_admin_leaver_needs_a_person_after_keys_are_disabled() {
     let (fake, provider) = anthropic(anthropic_org("admin"), ANTHROPIC_KEY).await;
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let kept = Kept::default();
+    let error = provider.revoke(&leaver(), &kept).await.unwrap_err();
+    // What was done before the step stopped for a person is journaled all the same.
+    let disabled = kept.actions();
+    assert_eq!(disabled.len(), 3);
+    assert!(
+        disabled
+            .iter()
+            .all(|a| a.action == "deactivate_api_key" && a.outcome == ActionOutcome::Disabled)
+    );
     let ProviderError::NeedsAttention { reason } = &error else {
         panic!("{error}");
     };
@@ -481,7 +524,7 @@ async fn anthropic_admin_leaver_needs_a_person_after_keys_are_disabled() {
     );
 
     // Running the step again changes nothing and still asks for a person.
-    let again = provider.revoke(&leaver()).await.unwrap_err();
+    let again = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     assert!(matches!(again, ProviderError::NeedsAttention { .. }));
     assert_eq!(fake.control.served_writes(), 3);
 }
@@ -490,7 +533,7 @@ async fn anthropic_admin_leaver_needs_a_person_after_keys_are_disabled() {
 async fn anthropic_rejected_key_needs_attention() {
     let (_fake, provider) =
         anthropic(anthropic_org("developer"), "sk-ant-admin01-WRONG-SECRET").await;
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     let shown = format!("{error} {error:?}");
     assert!(
         shown.contains("credentials rejected by Anthropic (HTTP 401"),
@@ -504,7 +547,7 @@ async fn anthropic_5xx_then_success() {
     let (fake, provider) = anthropic(anthropic_org("developer"), ANTHROPIC_KEY).await;
     fake.control
         .inject(Some("POST"), Some(A_KEY_UPDATE), Fault::ServerError, 2);
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let done = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     assert_eq!(
         count(&done, "deactivate_api_key", ActionOutcome::Disabled),
         3
@@ -581,7 +624,9 @@ fn ra_list(scope: &str) -> String {
 #[tokio::test]
 async fn azure_full_revocation_follows_next_link_and_is_idempotent() {
     let (fake, provider) = azure(tenant(), vec![SUB_A.into(), account_b()]).await;
-    let done = provider.revoke(&leaver()).await.unwrap();
+    let kept = Kept::default();
+    let done = provider.revoke(&leaver(), &kept).await.unwrap();
+    journaled_exactly_the_changes(&kept, &done);
     assert!(done.user_found);
     assert_eq!(
         count(&done, "delete_role_assignment", ActionOutcome::Done),
@@ -618,7 +663,7 @@ async fn azure_full_revocation_follows_next_link_and_is_idempotent() {
         assert_eq!(t.users[0].sessions_revoked, 1);
     }
 
-    let again = provider.revoke(&leaver()).await.unwrap();
+    let again = provider.revoke(&leaver(), &NoJournal).await.unwrap();
     assert_eq!(fake.control.served_writes(), 8, "no second side effect");
     assert!(
         again
@@ -643,7 +688,7 @@ async fn azure_grant_above_the_scopes_needs_attention() {
         principal_id: PRINCIPAL.into(),
     });
     let (fake, provider) = azure(t, vec![account_b()]).await;
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     let ProviderError::NeedsAttention { reason } = &error else {
         panic!("{error}");
     };
@@ -672,7 +717,7 @@ async fn azure_next_link_to_another_host_is_refused() {
     let mut t = tenant();
     t.foreign_next_link = Some("http://attacker.invalid".into());
     let (fake, provider) = azure(t, vec![SUB_A.into()]).await;
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     assert!(matches!(error, ProviderError::Protocol { .. }), "{error}");
     assert_eq!(fake.control.served_writes(), 0);
 }
@@ -692,7 +737,7 @@ async fn azure_rejected_token_and_missing_principal_need_attention() {
     let shown = format!("{config:?}");
     assert!(!shown.contains("STALE-SECRET"), "{shown}");
     let provider = build(config).unwrap();
-    let error = provider.revoke(&leaver()).await.unwrap_err();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
     let shown = format!("{error} {error:?}");
     assert!(
         shown.contains("credentials rejected by Azure (HTTP 401"),
@@ -704,7 +749,7 @@ async fn azure_rejected_token_and_missing_principal_need_attention() {
         azure_principal_id: None,
         ..leaver()
     };
-    let error = provider.revoke(&no_id).await.unwrap_err();
+    let error = provider.revoke(&no_id, &NoJournal).await.unwrap_err();
     assert!(
         matches!(error, ProviderError::NeedsAttention { .. }),
         "{error}"

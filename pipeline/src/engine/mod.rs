@@ -70,10 +70,12 @@ struct Inner {
     wake: Notify,
     /// Steps in flight at once in this process.
     slots: Arc<Semaphore>,
-    /// Finished steps on their way to the recorder.
-    recorder: mpsc::UnboundedSender<record::Finished>,
-    /// The recorder's end of that channel, until [`Engine::spawn`] starts it.
+    /// Nodes on their way to the recorder.
+    recorder: mpsc::UnboundedSender<record::Entry>,
+    /// The recorder's end of that channel, until the recorder starts.
     inbox: std::sync::Mutex<Option<record::Inbox>>,
+    /// The running recorder, stopped by [`EngineTask`].
+    recorder_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The result of a lockout request.
@@ -110,6 +112,7 @@ impl Engine {
             slots: Arc::new(Semaphore::new(WORKER_SLOTS)),
             recorder,
             inbox: std::sync::Mutex::new(Some(inbox)),
+            recorder_task: std::sync::Mutex::new(None),
         };
         Self {
             inner: Arc::new(inner),
@@ -145,7 +148,7 @@ impl Engine {
             ),
             idempotency_key: Some(format!("{case_id}/trigger")),
         };
-        let appended = self.inner.ledger.append(org, trigger).await?;
+        let appended = self.record(org, trigger).await?;
         let providers: Vec<String> = directory::providers(db, org)
             .await?
             .into_iter()
@@ -203,7 +206,7 @@ impl Engine {
             body: object(json!({"overridden_by": by, "reason": reason})),
             idempotency_key: Some(format!("{case_id}/override")),
         };
-        let appended = self.inner.ledger.append(org, node).await?;
+        let appended = self.record(org, node).await?;
         let mut tx = db.pool().begin().await?;
         store::close_case(&mut tx, org, case_id, store::OVERRIDDEN).await?;
         directory::set_status_in(&mut tx, org, &case.employee_id, EmployeeStatus::Active).await?;

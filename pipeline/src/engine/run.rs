@@ -1,5 +1,7 @@
 //! The workers: claim due steps, perform them, record their outcomes as custody nodes.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use custody_ledger::{NewNode, StoredNode};
@@ -9,10 +11,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::plan::Step;
+use super::record::{Pending, settle};
 use super::store::{self, CaseRow, Claim};
 use super::{Engine, EngineError, object};
 use crate::directory::{self, EmployeeStatus};
-use crate::providers::{self, Leaver, ProviderError};
+use crate::providers::{self, Action, ActionJournal, JournalFuture, Leaver, ProviderError};
 
 /// How many steps one round claims.
 const BATCH: i64 = 64;
@@ -33,8 +36,12 @@ enum Outcome {
         reason: String,
         after: Option<Duration>,
     },
-    /// Only a person can make this step succeed.
-    Attention { reason: String },
+    /// Only a person can make this step succeed; `evidence` names the nodes of what
+    /// the step did get done (a provider's journaled actions).
+    Attention {
+        reason: String,
+        evidence: Vec<ParentRef>,
+    },
 }
 
 /// A running engine: the claim loop and the recorder. Dropping it stops both at once;
@@ -43,7 +50,6 @@ pub struct EngineTask {
     engine: Engine,
     stop: watch::Sender<bool>,
     claims: Option<JoinHandle<()>>,
-    recorder: Option<JoinHandle<()>>,
 }
 
 impl EngineTask {
@@ -61,8 +67,14 @@ impl EngineTask {
             self.engine.inner.slots.acquire_many(all),
         )
         .await;
-        // Every step in flight has had its answer, so the recorder is idle.
-        if let Some(task) = self.recorder.take() {
+        // Every step in flight has had its answer; what the API still hands the
+        // recorder from now on is refused as the engine stopping, never half-recorded.
+        self.stop_recorder();
+    }
+
+    fn stop_recorder(&self) {
+        let running = self.engine.inner.recorder_task.lock().ok();
+        if let Some(task) = running.and_then(|mut task| task.take()) {
             task.abort();
         }
     }
@@ -70,26 +82,17 @@ impl EngineTask {
 
 impl Drop for EngineTask {
     fn drop(&mut self) {
-        for task in [self.claims.take(), self.recorder.take()]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(task) = self.claims.take() {
             task.abort();
         }
+        self.stop_recorder();
     }
 }
 
 impl Engine {
-    /// Starts the claim loop and the recorder. The engine runs once per process: a
-    /// second call starts only another claim loop, sharing the first one's recorder.
+    /// Starts the claim loop (and the recorder, if nothing has started it yet).
     pub fn spawn(&self) -> EngineTask {
-        let inbox = self
-            .inner
-            .inbox
-            .lock()
-            .ok()
-            .and_then(|mut inbox| inbox.take());
-        let recorder = inbox.map(|inbox| tokio::spawn(self.clone().record_loop(inbox)));
+        self.start_recorder();
         let engine = self.clone();
         let (stop, mut stopped) = watch::channel(false);
         let claims = tokio::spawn(async move {
@@ -115,7 +118,6 @@ impl Engine {
             engine: self.clone(),
             stop,
             claims: Some(claims),
-            recorder,
         }
     }
 
@@ -224,7 +226,7 @@ impl Engine {
                     body,
                     idempotency_key: Some(key),
                 };
-                self.record(claim, node).await?;
+                self.record_step(claim, node).await?;
                 self.wake();
             }
             Outcome::Retry { reason, after } if claim.attempts < MAX_ATTEMPTS => {
@@ -235,23 +237,35 @@ impl Engine {
             }
             Outcome::Retry { reason, .. } => {
                 let reason = format!("gave up after {} attempts: {reason}", claim.attempts);
-                self.park(claim, &case, &reason).await?;
+                self.park(claim, &case, &reason, Vec::new()).await?;
             }
-            Outcome::Attention { reason } => self.park(claim, &case, &reason).await?,
+            Outcome::Attention { reason, evidence } => {
+                self.park(claim, &case, &reason, evidence).await?
+            }
         }
         Ok(())
     }
 
     /// Records that a step needs a person (a custody node, never a silent skip).
-    async fn park(&self, claim: &Claim, case: &CaseRow, reason: &str) -> Result<(), EngineError> {
+    async fn park(
+        &self,
+        claim: &Claim,
+        case: &CaseRow,
+        reason: &str,
+        evidence: Vec<ParentRef>,
+    ) -> Result<(), EngineError> {
+        let mut parents = evidence;
+        parents.push(ParentRef {
+            index: case.trigger_index,
+            hash: case.trigger_hash,
+        });
+        parents.sort();
+        parents.dedup();
         let node = NewNode {
             kind: "step_needs_attention".into(),
             case_id: Some(claim.case_id.clone()),
             subject: Some(case.employee_id.clone()),
-            parents: vec![ParentRef {
-                index: case.trigger_index,
-                hash: case.trigger_hash,
-            }],
+            parents,
             recorded_at: crate::clock::now(),
             body: object(
                 json!({"step": claim.step.name(), "reason": reason, "attempts": claim.attempts}),
@@ -283,6 +297,7 @@ impl Engine {
                     "employee {} is no longer in the directory",
                     case.employee_id
                 ),
+                evidence: Vec::new(),
             });
         };
         Ok(match &claim.step {
@@ -292,6 +307,7 @@ impl Engine {
                 else {
                     return Ok(Outcome::Attention {
                         reason: format!("provider {id} is no longer connected"),
+                        evidence: Vec::new(),
                     });
                 };
                 let leaver = Leaver {
@@ -299,15 +315,23 @@ impl Engine {
                     display_name: employee.display_name.clone(),
                     azure_principal_id: employee.azure_principal_id.clone(),
                 };
+                let journal = StepJournal::new(self, claim, case, id, recorded);
                 let revoked = match providers::build(config) {
-                    Ok(provider) => provider.revoke(&leaver).await,
+                    Ok(provider) => provider.revoke(&leaver, &journal).await,
                     Err(e) => Err(e),
                 };
+                let actions = journal.settle().await;
                 match revoked {
-                    Ok(revocation) => Outcome::Done {
-                        body: json!({"provider_id": id, "revocation": revocation}),
-                        parents: trigger,
-                    },
+                    Ok(revocation) => {
+                        let journaled = actions.len();
+                        let mut parents = actions;
+                        parents.extend(trigger);
+                        parents.sort();
+                        Outcome::Done {
+                            body: json!({"provider_id": id, "revocation": revocation, "journaled_actions": journaled}),
+                            parents,
+                        }
+                    }
                     Err(ProviderError::Retryable {
                         reason,
                         retry_after,
@@ -315,7 +339,10 @@ impl Engine {
                         reason,
                         after: retry_after,
                     },
-                    Err(ProviderError::NeedsAttention { reason }) => Outcome::Attention { reason },
+                    Err(ProviderError::NeedsAttention { reason }) => Outcome::Attention {
+                        reason,
+                        evidence: actions,
+                    },
                     Err(other) => Outcome::Retry {
                         reason: other.to_string(),
                         after: None,
@@ -372,7 +399,10 @@ impl Engine {
                 tx.commit().await?;
                 let mut parents: Vec<ParentRef> = recorded
                     .iter()
-                    .filter(|n| n.index != case.trigger_index && n.kind != "step_needs_attention")
+                    .filter(|n| {
+                        n.index != case.trigger_index
+                            && !matches!(n.kind.as_str(), "step_needs_attention" | ACTION_KIND)
+                    })
                     .map(|n| ParentRef {
                         index: n.index,
                         hash: n.leaf_hash,
@@ -387,6 +417,116 @@ impl Engine {
                 }
             }
         })
+    }
+}
+
+/// The kind of the node that journals one provider action.
+const ACTION_KIND: &str = "provider_action";
+
+/// The journal of one provider step: each action that changed something at the provider
+/// becomes a `provider_action` node of the case. The node goes to the recorder the
+/// moment the provider confirms the action, without holding up the next call; the
+/// step's final node (or its `step_needs_attention` node) waits for all of them and
+/// names every one, from this attempt and from earlier ones cut short, as parents. A
+/// crash can thus lose only confirmations that arrived within one group commit of it.
+struct StepJournal<'a> {
+    engine: &'a Engine,
+    claim: &'a Claim,
+    case: &'a CaseRow,
+    provider_id: &'a str,
+    /// Earlier attempts' action nodes.
+    earlier: Vec<ParentRef>,
+    /// This attempt's, on their way to the ledger.
+    pending: Mutex<Vec<Pending>>,
+    /// This attempt's next sequence number.
+    next: AtomicU64,
+}
+
+impl<'a> StepJournal<'a> {
+    fn new(
+        engine: &'a Engine,
+        claim: &'a Claim,
+        case: &'a CaseRow,
+        provider_id: &'a str,
+        recorded: &[StoredNode],
+    ) -> Self {
+        let prefix = format!("{}/{}/action/", claim.case_id, claim.step);
+        let earlier = recorded
+            .iter()
+            .filter(|n| {
+                n.kind == ACTION_KIND
+                    && n.idempotency_key
+                        .as_deref()
+                        .is_some_and(|k| k.starts_with(&prefix))
+            })
+            .map(|n| ParentRef {
+                index: n.index,
+                hash: n.leaf_hash,
+            })
+            .collect();
+        StepJournal {
+            engine,
+            claim,
+            case,
+            provider_id,
+            earlier,
+            pending: Mutex::new(Vec::new()),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    /// Every action node of the step, once this attempt's are committed. One that could
+    /// not be recorded is left out (and logged): the action stands, and its confirmation
+    /// is in the step's own node when the step finishes in this attempt.
+    async fn settle(self) -> Vec<ParentRef> {
+        let pending = self.pending.into_inner().unwrap_or_default();
+        let mut nodes = self.earlier;
+        for answer in pending {
+            match settle(answer).await {
+                Ok(appended) => nodes.push(ParentRef {
+                    index: appended.index,
+                    hash: appended.leaf_hash,
+                }),
+                Err(e) => tracing::warn!(
+                    case = %self.claim.case_id, step = %self.claim.step, error = %e,
+                    "could not journal a provider action"
+                ),
+            }
+        }
+        nodes
+    }
+}
+
+impl ActionJournal for StepJournal<'_> {
+    fn performed<'b>(&'b self, action: &'b Action) -> JournalFuture<'b> {
+        let seq = self.next.fetch_add(1, Ordering::Relaxed);
+        let (claim, case) = (self.claim, self.case);
+        let node = NewNode {
+            kind: ACTION_KIND.into(),
+            case_id: Some(claim.case_id.clone()),
+            subject: Some(case.employee_id.clone()),
+            parents: vec![ParentRef {
+                index: case.trigger_index,
+                hash: case.trigger_hash,
+            }],
+            recorded_at: crate::clock::now(),
+            body: object(json!({
+                "provider_id": self.provider_id,
+                "step": claim.step.name(),
+                "attempt": claim.attempts,
+                "seq": seq,
+                "action": action,
+            })),
+            idempotency_key: Some(format!(
+                "{}/{}/action/{}/{seq}",
+                claim.case_id, claim.step, claim.attempts
+            )),
+        };
+        let answer = self.engine.record_later(&claim.org, node);
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push(answer);
+        }
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -21,6 +21,7 @@ use super::{
     Action, ActionOutcome, Leaver, Provider, ProviderConfig, ProviderError, ProviderKind,
     Revocation, RevokeFuture,
 };
+use super::{ActionJournal, Actions};
 
 /// Lists: `limit` ≤ 1000, `after_id=<last_id>`.
 const CURSOR: Cursor = Cursor {
@@ -83,18 +84,24 @@ impl Anthropic {
         })
     }
 
-    async fn run(&self, leaver: &Leaver) -> Result<Revocation, ProviderError> {
+    async fn run(
+        &self,
+        leaver: &Leaver,
+        journal: &dyn ActionJournal,
+    ) -> Result<Revocation, ProviderError> {
         let email = leaver.email.trim();
         let (user, lookup) = self.find_user(email).await?;
-        let mut actions = Vec::new();
+        let mut actions = Actions::new(journal);
         let Some(user) = user else {
             self.cancel_invites(email, &mut actions).await?;
-            actions.push(Action::confirmed(
-                "remove_org_user",
-                email,
-                ActionOutcome::AlreadyGone,
-                &lookup,
-            ));
+            actions
+                .push(Action::confirmed(
+                    "remove_org_user",
+                    email,
+                    ActionOutcome::AlreadyGone,
+                    &lookup,
+                ))
+                .await;
             return Ok(revocation(actions, false));
         };
         self.deactivate_keys(&user.id, &mut actions).await?;
@@ -130,7 +137,9 @@ impl Anthropic {
                 )),
                 other => other,
             })?;
-        actions.push(Action::deleted("remove_org_user", user.id.as_str(), &reply));
+        actions
+            .push(Action::deleted("remove_org_user", user.id.as_str(), &reply))
+            .await;
         Ok(revocation(actions, true))
     }
 
@@ -150,7 +159,7 @@ impl Anthropic {
     async fn deactivate_keys(
         &self,
         user_id: &str,
-        actions: &mut Vec<Action>,
+        actions: &mut Actions<'_>,
     ) -> Result<(), ProviderError> {
         let keys: Vec<ApiKey> = self
             .list(&["api_keys"], &[("status", "active")], "list API keys")
@@ -167,12 +176,14 @@ impl Anthropic {
             } else {
                 ActionOutcome::Disabled
             };
-            actions.push(Action::confirmed(
-                "deactivate_api_key",
-                key.id.as_str(),
-                outcome,
-                &reply,
-            ));
+            actions
+                .push(Action::confirmed(
+                    "deactivate_api_key",
+                    key.id.as_str(),
+                    outcome,
+                    &reply,
+                ))
+                .await;
         }
         Ok(())
     }
@@ -181,7 +192,7 @@ impl Anthropic {
         &self,
         workspace: &str,
         user_id: &str,
-        actions: &mut Vec<Action>,
+        actions: &mut Actions<'_>,
     ) -> Result<(), ProviderError> {
         let url = self.url(&["workspaces", workspace, "members", user_id], &[]);
         let found = self
@@ -195,18 +206,20 @@ impl Anthropic {
             .http
             .send(Method::DELETE, url, None, "DELETE workspace member")
             .await?;
-        actions.push(Action::deleted(
-            "remove_workspace_member",
-            format!("{workspace}/{user_id}"),
-            &reply,
-        ));
+        actions
+            .push(Action::deleted(
+                "remove_workspace_member",
+                format!("{workspace}/{user_id}"),
+                &reply,
+            ))
+            .await;
         Ok(())
     }
 
     async fn cancel_invites(
         &self,
         email: &str,
-        actions: &mut Vec<Action>,
+        actions: &mut Actions<'_>,
     ) -> Result<(), ProviderError> {
         let invites: Vec<Invite> = self.list(&["invites"], &[], "list invites").await?;
         for invite in invites
@@ -218,7 +231,9 @@ impl Anthropic {
                 .http
                 .send(Method::DELETE, url, None, "DELETE invite")
                 .await?;
-            actions.push(Action::deleted("delete_invite", invite.id.as_str(), &reply));
+            actions
+                .push(Action::deleted("delete_invite", invite.id.as_str(), &reply))
+                .await;
         }
         Ok(())
     }
@@ -250,15 +265,19 @@ impl Provider for Anthropic {
         ProviderKind::Anthropic
     }
 
-    fn revoke<'a>(&'a self, leaver: &'a Leaver) -> RevokeFuture<'a> {
-        Box::pin(self.run(leaver))
+    fn revoke<'a>(
+        &'a self,
+        leaver: &'a Leaver,
+        journal: &'a dyn ActionJournal,
+    ) -> RevokeFuture<'a> {
+        Box::pin(self.run(leaver, journal))
     }
 }
 
-fn revocation(actions: Vec<Action>, user_found: bool) -> Revocation {
+fn revocation(actions: Actions<'_>, user_found: bool) -> Revocation {
     Revocation {
         provider: ProviderKind::Anthropic,
-        actions,
+        actions: actions.into_vec(),
         user_found,
     }
 }

@@ -23,6 +23,7 @@ use super::{
     Action, ActionOutcome, AzureSettings, Leaver, Provider, ProviderConfig, ProviderError,
     ProviderKind, Revocation, RevokeFuture,
 };
+use super::{ActionJournal, Actions};
 
 /// Microsoft.Authorization role assignments API version.
 const API_VERSION: &str = "2022-04-01";
@@ -98,19 +99,25 @@ impl AzureOpenAi {
         })
     }
 
-    async fn run(&self, leaver: &Leaver) -> Result<Revocation, ProviderError> {
+    async fn run(
+        &self,
+        leaver: &Leaver,
+        journal: &dyn ActionJournal,
+    ) -> Result<Revocation, ProviderError> {
         let principal = principal_id(leaver)?;
-        let mut actions = Vec::new();
+        let mut actions = Actions::new(journal);
         let mut found: BTreeMap<String, Assignment> = BTreeMap::new();
         for scope in &self.scopes {
             let (assignments, last) = self.list_assignments(scope, principal).await?;
             if assignments.is_empty() {
-                actions.push(Action::confirmed(
-                    "delete_role_assignment",
-                    scope.as_str(),
-                    ActionOutcome::AlreadyGone,
-                    &last,
-                ));
+                actions
+                    .push(Action::confirmed(
+                        "delete_role_assignment",
+                        scope.as_str(),
+                        ActionOutcome::AlreadyGone,
+                        &last,
+                    ))
+                    .await;
             }
             for a in assignments {
                 found.entry(a.id.to_ascii_lowercase()).or_insert(a);
@@ -131,12 +138,14 @@ impl AzureOpenAi {
             } else {
                 ActionOutcome::AlreadyGone
             };
-            actions.push(Action::confirmed(
-                "delete_role_assignment",
-                assignment.id.as_str(),
-                outcome,
-                &reply,
-            ));
+            actions
+                .push(Action::confirmed(
+                    "delete_role_assignment",
+                    assignment.id.as_str(),
+                    outcome,
+                    &reply,
+                ))
+                .await;
         }
         let entra_found = match &self.graph {
             Some((graph, base)) => self.entra(graph, base, principal, &mut actions).await?,
@@ -154,7 +163,7 @@ impl AzureOpenAi {
         }
         Ok(Revocation {
             provider: ProviderKind::AzureOpenAi,
-            actions,
+            actions: actions.into_vec(),
             user_found: user_found || entra_found,
         })
     }
@@ -213,7 +222,7 @@ impl AzureOpenAi {
         graph: &Transport,
         base: &Url,
         principal: &str,
-        actions: &mut Vec<Action>,
+        actions: &mut Actions<'_>,
     ) -> Result<bool, ProviderError> {
         let user_url = http::endpoint(base, &["v1.0", "users", principal], &[]);
         let mut select = user_url.clone();
@@ -222,13 +231,8 @@ impl AzureOpenAi {
             .send(Method::GET, select, None, "GET Entra user")
             .await?;
         let s = &self.settings;
-        let gone = |action: &str, actions: &mut Vec<Action>| {
-            actions.push(Action::confirmed(
-                action,
-                principal,
-                ActionOutcome::AlreadyGone,
-                &lookup,
-            ));
+        let gone = |action: &str| {
+            Action::confirmed(action, principal, ActionOutcome::AlreadyGone, &lookup)
         };
         if lookup.is_not_found() {
             for (on, action) in [
@@ -236,7 +240,7 @@ impl AzureOpenAi {
                 (s.disable_entra_account, "disable_entra_account"),
             ] {
                 if on {
-                    gone(action, actions);
+                    actions.push(gone(action)).await;
                 }
             }
             return Ok(false);
@@ -245,7 +249,7 @@ impl AzureOpenAi {
         let already_disabled = user.account_enabled == Some(false);
         if s.revoke_sessions {
             if already_disabled && s.disable_entra_account {
-                gone("revoke_sign_in_sessions", actions);
+                actions.push(gone("revoke_sign_in_sessions")).await;
             } else {
                 let url = http::endpoint(
                     base,
@@ -255,28 +259,32 @@ impl AzureOpenAi {
                 let reply = graph
                     .send(Method::POST, url, None, "revokeSignInSessions")
                     .await?;
-                actions.push(Action::confirmed(
-                    "revoke_sign_in_sessions",
-                    principal,
-                    outcome_of(&reply, ActionOutcome::Done),
-                    &reply,
-                ));
+                actions
+                    .push(Action::confirmed(
+                        "revoke_sign_in_sessions",
+                        principal,
+                        outcome_of(&reply, ActionOutcome::Done),
+                        &reply,
+                    ))
+                    .await;
             }
         }
         if s.disable_entra_account {
             if already_disabled {
-                gone("disable_entra_account", actions);
+                actions.push(gone("disable_entra_account")).await;
             } else {
                 let body = json!({ "accountEnabled": false });
                 let reply = graph
                     .send(Method::PATCH, user_url, Some(&body), "PATCH Entra user")
                     .await?;
-                actions.push(Action::confirmed(
-                    "disable_entra_account",
-                    principal,
-                    outcome_of(&reply, ActionOutcome::Disabled),
-                    &reply,
-                ));
+                actions
+                    .push(Action::confirmed(
+                        "disable_entra_account",
+                        principal,
+                        outcome_of(&reply, ActionOutcome::Disabled),
+                        &reply,
+                    ))
+                    .await;
             }
         }
         Ok(true)
@@ -294,8 +302,12 @@ impl Provider for AzureOpenAi {
         ProviderKind::AzureOpenAi
     }
 
-    fn revoke<'a>(&'a self, leaver: &'a Leaver) -> RevokeFuture<'a> {
-        Box::pin(self.run(leaver))
+    fn revoke<'a>(
+        &'a self,
+        leaver: &'a Leaver,
+        journal: &'a dyn ActionJournal,
+    ) -> RevokeFuture<'a> {
+        Box::pin(self.run(leaver, journal))
     }
 }
 

@@ -126,8 +126,65 @@ pub type RevokeFuture<'a> =
 pub trait Provider: Send + Sync {
     /// Which provider this is.
     fn kind(&self) -> ProviderKind;
-    /// Revoke every access the leaver has at this provider.
-    fn revoke<'a>(&'a self, leaver: &'a Leaver) -> RevokeFuture<'a>;
+    /// Revoke every access the leaver has at this provider, reporting each action that
+    /// changed something to `journal` as soon as the provider confirmed it.
+    fn revoke<'a>(&'a self, leaver: &'a Leaver, journal: &'a dyn ActionJournal)
+    -> RevokeFuture<'a>;
+}
+
+/// The boxed future [`ActionJournal::performed`] returns.
+pub type JournalFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Where a revocation reports each action that changed something at the provider
+/// (outcome [`ActionOutcome::Done`] or [`ActionOutcome::Disabled`]), before it goes on
+/// to the next one. A revocation cut short (a crash, a step that needs a person, a
+/// provider that stops answering) thereby still leaves the provider's confirmation of
+/// everything it did; the next attempt finds those objects gone and says so.
+pub trait ActionJournal: Send + Sync {
+    /// Records `action`; returns once it is kept (or, if keeping it failed, after
+    /// saying so in the log: the revocation itself goes on).
+    fn performed<'a>(&'a self, action: &'a Action) -> JournalFuture<'a>;
+}
+
+/// A journal that keeps nothing, for a revocation whose result alone is wanted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoJournal;
+
+impl ActionJournal for NoJournal {
+    fn performed<'a>(&'a self, _action: &'a Action) -> JournalFuture<'a> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The actions of one revocation, in order, each reported to the journal as it is added.
+pub(crate) struct Actions<'a> {
+    list: Vec<Action>,
+    journal: &'a dyn ActionJournal,
+}
+
+impl<'a> Actions<'a> {
+    pub(crate) fn new(journal: &'a dyn ActionJournal) -> Self {
+        Actions {
+            list: Vec::new(),
+            journal,
+        }
+    }
+
+    /// Adds `action`; one that changed something is journaled first.
+    pub(crate) async fn push(&mut self, action: Action) {
+        if action.outcome != ActionOutcome::AlreadyGone {
+            self.journal.performed(&action).await;
+        }
+        self.list.push(action);
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Action> {
+        self.list.iter()
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Action> {
+        self.list
+    }
 }
 
 /// Build the client for one connected provider.

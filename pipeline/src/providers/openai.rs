@@ -20,6 +20,7 @@ use super::{
     Action, ActionOutcome, Leaver, Provider, ProviderConfig, ProviderError, ProviderKind,
     Revocation, RevokeFuture, Secret,
 };
+use super::{ActionJournal, Actions};
 
 /// Lists: `limit` ≤ 100, `after=<last_id>`.
 const CURSOR: Cursor = Cursor {
@@ -97,11 +98,15 @@ impl OpenAi {
         })
     }
 
-    async fn run(&self, leaver: &Leaver) -> Result<Revocation, ProviderError> {
+    async fn run(
+        &self,
+        leaver: &Leaver,
+        journal: &dyn ActionJournal,
+    ) -> Result<Revocation, ProviderError> {
         let email = leaver.email.trim();
         let (user, lookup) = self.find_user(email).await?;
         let user_id = user.as_ref().map(|u| u.id.as_str());
-        let mut actions = Vec::new();
+        let mut actions = Actions::new(journal);
         for project in self
             .list::<Project>(&["organization", "projects"], &[], "list projects")
             .await?
@@ -122,21 +127,29 @@ impl OpenAi {
                     .send(Method::DELETE, url, None, "DELETE org user")
                     .await
                     .map_err(refused("remove the org user"))?;
-                actions.push(Action::deleted("remove_org_user", id, &reply));
+                actions
+                    .push(Action::deleted("remove_org_user", id, &reply))
+                    .await;
             }
-            None => actions.push(Action::confirmed(
-                "remove_org_user",
-                email,
-                ActionOutcome::AlreadyGone,
-                &lookup,
-            )),
+            None => {
+                actions
+                    .push(Action::confirmed(
+                        "remove_org_user",
+                        email,
+                        ActionOutcome::AlreadyGone,
+                        &lookup,
+                    ))
+                    .await
+            }
         }
         if let Some(key_id) = own_key {
-            actions.push(self.delete_own_admin_key(&key_id).await?);
+            actions
+                .push(self.delete_own_admin_key(&key_id).await?)
+                .await;
         }
         Ok(Revocation {
             provider: ProviderKind::OpenAi,
-            actions,
+            actions: actions.into_vec(),
             user_found: user.is_some(),
         })
     }
@@ -166,7 +179,7 @@ impl OpenAi {
         project: &str,
         user_id: Option<&str>,
         email: &str,
-        actions: &mut Vec<Action>,
+        actions: &mut Actions<'_>,
     ) -> Result<(), ProviderError> {
         let keys: Vec<ProjectKey> = self
             .list(
@@ -184,11 +197,13 @@ impl OpenAi {
                 .http
                 .send(Method::DELETE, url, None, "DELETE project API key")
                 .await?;
-            actions.push(Action::deleted(
-                "delete_project_api_key",
-                format!("{project}/{}", key.id),
-                &reply,
-            ));
+            actions
+                .push(Action::deleted(
+                    "delete_project_api_key",
+                    format!("{project}/{}", key.id),
+                    &reply,
+                ))
+                .await;
         }
         let Some(user_id) = user_id else {
             return Ok(());
@@ -206,11 +221,13 @@ impl OpenAi {
                 .http
                 .send(Method::DELETE, member, None, "DELETE project user")
                 .await?;
-            actions.push(Action::deleted(
-                "remove_project_user",
-                format!("{project}/{user_id}"),
-                &reply,
-            ));
+            actions
+                .push(Action::deleted(
+                    "remove_project_user",
+                    format!("{project}/{user_id}"),
+                    &reply,
+                ))
+                .await;
         }
         Ok(())
     }
@@ -220,7 +237,7 @@ impl OpenAi {
     async fn delete_admin_keys(
         &self,
         user_id: &str,
-        actions: &mut Vec<Action>,
+        actions: &mut Actions<'_>,
     ) -> Result<Option<String>, ProviderError> {
         let keys: Vec<AdminKey> = self
             .list(
@@ -248,11 +265,13 @@ impl OpenAi {
                 .http
                 .send(Method::DELETE, url, None, "DELETE admin API key")
                 .await?;
-            actions.push(Action::deleted(
-                "delete_admin_api_key",
-                key.id.as_str(),
-                &reply,
-            ));
+            actions
+                .push(Action::deleted(
+                    "delete_admin_api_key",
+                    key.id.as_str(),
+                    &reply,
+                ))
+                .await;
         }
         Ok(own)
     }
@@ -282,7 +301,7 @@ impl OpenAi {
     async fn cancel_invites(
         &self,
         email: &str,
-        actions: &mut Vec<Action>,
+        actions: &mut Actions<'_>,
     ) -> Result<(), ProviderError> {
         let invites: Vec<Invite> = self
             .list(&["organization", "invites"], &[], "list invites")
@@ -296,7 +315,9 @@ impl OpenAi {
                 .http
                 .send(Method::DELETE, url, None, "DELETE invite")
                 .await?;
-            actions.push(Action::deleted("delete_invite", invite.id.as_str(), &reply));
+            actions
+                .push(Action::deleted("delete_invite", invite.id.as_str(), &reply))
+                .await;
         }
         Ok(())
     }
@@ -326,8 +347,12 @@ impl Provider for OpenAi {
         ProviderKind::OpenAi
     }
 
-    fn revoke<'a>(&'a self, leaver: &'a Leaver) -> RevokeFuture<'a> {
-        Box::pin(self.run(leaver))
+    fn revoke<'a>(
+        &'a self,
+        leaver: &'a Leaver,
+        journal: &'a dyn ActionJournal,
+    ) -> RevokeFuture<'a> {
+        Box::pin(self.run(leaver, journal))
     }
 }
 
