@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::cursor::Cursor;
 use super::http::{self, Auth, Reply, Transport};
+use super::invites::{self, Invite};
 use super::{
     Action, ActionOutcome, Leaver, Provider, ProviderConfig, ProviderError, ProviderKind,
     Revocation, RevokeFuture,
@@ -65,13 +66,6 @@ struct Actor {
 #[derive(Deserialize)]
 struct Principal {
     user_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Invite {
-    id: String,
-    email: String,
-    status: String,
 }
 
 impl Anthropic {
@@ -222,20 +216,8 @@ impl Anthropic {
         actions: &mut Actions<'_>,
     ) -> Result<(), ProviderError> {
         let invites: Vec<Invite> = self.list(&["invites"], &[], "list invites").await?;
-        for invite in invites
-            .iter()
-            .filter(|i| i.status == "pending" && i.email.eq_ignore_ascii_case(email))
-        {
-            let url = self.url(&["invites", &invite.id], &[]);
-            let reply = self
-                .http
-                .send(Method::DELETE, url, None, "DELETE invite")
-                .await?;
-            actions
-                .push(Action::deleted("delete_invite", invite.id.as_str(), &reply))
-                .await;
-        }
-        Ok(())
+        let url = |id: &str| self.url(&["invites", id], &[]);
+        invites::cancel_pending(&self.http, &invites, email, url, actions).await
     }
 
     async fn list<T: DeserializeOwned>(

@@ -25,6 +25,7 @@ mod config;
 mod cursor;
 mod error;
 mod http;
+mod invites;
 mod openai;
 mod retry;
 

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::cursor::Cursor;
 use super::http::{self, Auth, Reply, Transport};
+use super::invites::{self, Invite};
 use super::{
     Action, ActionOutcome, Leaver, Provider, ProviderConfig, ProviderError, ProviderKind,
     Revocation, RevokeFuture, Secret,
@@ -78,13 +79,6 @@ struct AdminKeyOwner {
     id: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Invite {
-    id: String,
-    email: String,
-    status: String,
 }
 
 impl OpenAi {
@@ -306,20 +300,8 @@ impl OpenAi {
         let invites: Vec<Invite> = self
             .list(&["organization", "invites"], &[], "list invites")
             .await?;
-        for invite in invites
-            .iter()
-            .filter(|i| i.status == "pending" && i.email.eq_ignore_ascii_case(email))
-        {
-            let url = self.url(&["organization", "invites", &invite.id], &[]);
-            let reply = self
-                .http
-                .send(Method::DELETE, url, None, "DELETE invite")
-                .await?;
-            actions
-                .push(Action::deleted("delete_invite", invite.id.as_str(), &reply))
-                .await;
-        }
-        Ok(())
+        let url = |id: &str| self.url(&["organization", "invites", id], &[]);
+        invites::cancel_pending(&self.http, &invites, email, url, actions).await
     }
 
     /// Every item of a paginated list.
