@@ -31,6 +31,19 @@ seed bundle "$testdata/sample-bundle.tar"
 # timestamp_token: RFC 3161 tokens and responses over testdata/tsa/data.txt.
 seed timestamp_token "$testdata"/tsa/*.tst "$testdata"/tsa/*.tsr
 
+# tsa_response: the TimeStampResps over testdata/tsa/data.txt; ec.tsr answers the target's
+# fixed request, so it is accepted.
+seed tsa_response "$testdata"/tsa/*.tsr
+
+# command: no signed command is committed, so the target signs its own (see its doc comment).
+# Mode 0 with no edits is its valid command; mode 1 is a command object the target signs.
+mkdir -p "$corpus/command"
+printf '\000' >"$corpus/command/seed-valid"
+printf '\001%s' '{"action":"lock","case_id":"case-9","command_id":"cmd-2","device_id":"dev-1",'\
+'"expires_at":"2026-03-02T10:00:00Z","issued_at":"2026-03-01T10:00:00Z",'\
+'"nonce":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd","org":"acme","subject":"emp-7"}' \
+    >"$corpus/command/seed-signed-here.json"
+
 # checkpoint and tlog_proof: the sample bundle's (well-formed, another log's key) and the
 # worked example of schemas/log-and-checkpoints.md (signed by the key the targets trust).
 seed checkpoint "$testdata"/sample-bundle/checkpoints/*.note

@@ -1,7 +1,7 @@
 //! The background task that takes RFC 3161 tokens over checkpoints.
 //!
-//! One worker per configured TSA reads the checkpoints still waiting for a token
-//! ([`Ledger::unstamped_checkpoints`], oldest first), asks its TSA for a token over
+//! One worker per configured TSA reads the checkpoints still waiting for a token from
+//! its TSA ([`Ledger::unstamped_checkpoints_by`], oldest first), asks its TSA for a token over
 //! SHA-256(note text), keeps it only if `custody-verifier` accepts it against that TSA's
 //! roots ([`request_token`]), and stores it ([`Ledger::record_timestamp`]). It wakes on
 //! the ledger's checkpoint signal, and polls as well for checkpoints of other processes.
@@ -11,9 +11,10 @@
 //! default), its own per-request timeout and bounded concurrency, so a TSA that is down,
 //! slow or wrong never holds up another; when it comes back its worker catches up.
 //!
-//! With several TSAs, every TSA that is up when a checkpoint is pending stamps it; a
-//! checkpoint leaves the pending list once it has any token, so a TSA that was down
-//! does not go back over checkpoints another TSA already covered.
+//! With several TSAs, each one covers every log by itself: a checkpoint stays pending
+//! for a TSA until a token from that TSA covers it, whatever the others did, so no
+//! node's proven time rests on a single TSA. A TSA back from an outage asks for one
+//! token per log (over its newest checkpoint), not one per checkpoint it missed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -226,10 +227,15 @@ impl Worker {
 
     /// Reads pending checkpoints and stamps them, `concurrency` at a time.
     async fn round(&self) -> Round {
-        let pending = match self.ledger.unstamped_checkpoints(self.config.batch).await {
+        let name = self.tsa.authority.name();
+        let pending = match self
+            .ledger
+            .unstamped_checkpoints_by(name, self.config.batch)
+            .await
+        {
             Ok(pending) => pending,
             Err(error) => {
-                tracing::warn!(tsa = self.tsa.authority.name(), %error, "cannot read pending checkpoints");
+                tracing::warn!(tsa = name, %error, "cannot read pending checkpoints");
                 return Round::Failed;
             }
         };

@@ -64,6 +64,33 @@ impl Ledger {
             .collect()
     }
 
+    /// What `tsa` should stamp next: for each organisation whose newest checkpoint no
+    /// token from `tsa` covers, that checkpoint, the longest-waiting first, at most
+    /// `limit`. Unlike [`Ledger::unstamped_checkpoints`], tokens from other TSAs do not
+    /// count: every configured TSA covers every log, so the evidence never rests on one
+    /// TSA alone. After an outage (or when a TSA is added) this is one checkpoint per log.
+    ///
+    /// # Errors
+    /// A database error, or a stored note that does not parse.
+    pub async fn unstamped_checkpoints_by(
+        &self,
+        tsa: &str,
+        limit: usize,
+    ) -> Result<Vec<PendingStamp>, LedgerError> {
+        let checkpoints = self.inner.store.unstamped_by(tsa, limit).await?;
+        checkpoints
+            .into_iter()
+            .map(|c| {
+                Ok(PendingStamp {
+                    note_text: c.note_text()?,
+                    org: c.org,
+                    size: c.size,
+                    created_at: c.created_at,
+                })
+            })
+            .collect()
+    }
+
     /// Stores a verified token over checkpoint `size` of `org` (insert-only; storing the
     /// same token again is a no-op). The caller has verified it with `custody-verifier`.
     ///

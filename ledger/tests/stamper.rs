@@ -1,8 +1,9 @@
-//! The stamper against a real store (SQLite in a temp directory) and local TSAs: it
-//! catches up after an outage, never stores a refused token, and one hanging TSA does
-//! not hold up another.
+//! The stamper against a real store (SQLite and PostgreSQL) and local TSAs: it catches
+//! up after an outage, never stores a refused token, one hanging TSA does not hold up
+//! another, and every configured TSA covers every log.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
 mod tsa_support;
 
 use std::sync::Arc;
@@ -10,13 +11,20 @@ use std::time::{Duration, Instant, SystemTime};
 
 use custody_ledger::stamper::{Stamper, StamperConfig, StampingTsa, TsaCounters};
 use custody_ledger::tsa::{DevTsa, HttpTsa, HttpTsaConfig, TsaTrust};
-use custody_ledger::{Ledger, LedgerConfig, NewNode};
+use custody_ledger::{Ledger, NewNode};
 use custody_verifier::time::UtcTime;
 use custody_verifier::timestamp::{Imprint, TimestampOptions, verify_timestamp};
 use sha2::{Digest, Sha256};
+use support::{Db, ORG, TestLedger};
 use tsa_support::{LocalTsaServer, Mode, test_anchors};
 
-const ORG: &str = "acme";
+both_engines!(
+    the_stamper_catches_up_after_an_outage,
+    refused_tokens_are_never_stored,
+    a_hanging_tsa_does_not_hold_up_another,
+    every_tsa_covers_every_log_on_its_own,
+    the_development_tsa_stamps_the_embedded_default,
+);
 
 fn now() -> UtcTime {
     let since = SystemTime::now()
@@ -25,16 +33,13 @@ fn now() -> UtcTime {
     UtcTime::from_unix(since.as_secs() as i64, 0).unwrap()
 }
 
-async fn ledger(dir: &tempfile::TempDir) -> Ledger {
-    let ledger = Ledger::open(LedgerConfig::sqlite_in(dir.path()))
-        .await
-        .unwrap();
-    ledger.create_org(ORG).await.unwrap();
-    ledger
+/// Appends one node to `ORG`'s log and checkpoints; returns the checkpoint's size and
+/// note text.
+async fn append_and_checkpoint(ledger: &Ledger, n: u32) -> (u64, Vec<u8>) {
+    append_and_checkpoint_to(ledger, ORG, n).await
 }
 
-/// Appends one node and checkpoints; returns the checkpoint's size and note text.
-async fn append_and_checkpoint(ledger: &Ledger, n: u32) -> (u64, Vec<u8>) {
+async fn append_and_checkpoint_to(ledger: &Ledger, org: &str, n: u32) -> (u64, Vec<u8>) {
     let node = NewNode {
         kind: "termination_detected".into(),
         case_id: Some(format!("case-{n}")),
@@ -44,8 +49,8 @@ async fn append_and_checkpoint(ledger: &Ledger, n: u32) -> (u64, Vec<u8>) {
         body: serde_json::Map::new(),
         idempotency_key: None,
     };
-    ledger.append(ORG, node).await.unwrap();
-    let checkpoint = ledger.checkpoint(ORG).await.unwrap().expect("the log grew");
+    ledger.append(org, node).await.unwrap();
+    let checkpoint = ledger.checkpoint(org).await.unwrap().expect("the log grew");
     (checkpoint.size, checkpoint.note_text().unwrap())
 }
 
@@ -84,10 +89,9 @@ fn counters(stamper: &Stamper, index: usize) -> TsaCounters {
     stamper.status().snapshot()[index].clone()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_stamper_catches_up_after_an_outage() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = ledger(&dir).await;
+async fn the_stamper_catches_up_after_an_outage(db: Db) {
+    let test = TestLedger::with_org(db).await;
+    let ledger = test.ledger.clone();
     let server = LocalTsaServer::start(Mode::ServerError).await;
     let stamper = Stamper::spawn(ledger.clone(), vec![http(&server, "local")], fast());
 
@@ -132,16 +136,15 @@ async fn the_stamper_catches_up_after_an_outage() {
     stamper.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn refused_tokens_are_never_stored() {
+async fn refused_tokens_are_never_stored(db: Db) {
     for mode in [
         Mode::WrongDigest,
         Mode::NoNonce,
         Mode::UntrustedRoot,
         Mode::Garbage,
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = ledger(&dir).await;
+        let test = TestLedger::with_org(db).await;
+        let ledger = test.ledger.clone();
         let server = LocalTsaServer::start(mode).await;
         let stamper = Stamper::spawn(ledger.clone(), vec![http(&server, "bad")], fast());
         let (size, _) = append_and_checkpoint(&ledger, 1).await;
@@ -160,10 +163,9 @@ async fn refused_tokens_are_never_stored() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_hanging_tsa_does_not_hold_up_another() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = ledger(&dir).await;
+async fn a_hanging_tsa_does_not_hold_up_another(db: Db) {
+    let test = TestLedger::with_org(db).await;
+    let ledger = test.ledger.clone();
     let hanging = LocalTsaServer::start(Mode::Hang).await;
     let good = LocalTsaServer::start(Mode::OpensslRsa).await;
     // The hanging TSA keeps the production timeout (10 s): the good one must not wait for it.
@@ -180,11 +182,80 @@ async fn a_hanging_tsa_does_not_hold_up_another() {
     stamper.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_development_tsa_stamps_the_embedded_default() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = ledger(&dir).await;
-    let dev = DevTsa::open(dir.path()).unwrap();
+/// Two TSAs, one down for a while, two logs: the one that was down comes back and asks
+/// for one token per log, over each log's newest checkpoint, although the other TSA
+/// already covered them; from then on every checkpoint carries a token from each.
+async fn every_tsa_covers_every_log_on_its_own(db: Db) {
+    let test = TestLedger::with_org(db).await;
+    let ledger = test.ledger.clone();
+    ledger.create_org("globex").await.unwrap();
+    let up = LocalTsaServer::start(Mode::OpensslRsa).await;
+    let down = LocalTsaServer::start(Mode::ServerError).await;
+    let stamper = Stamper::spawn(
+        ledger.clone(),
+        vec![http(&up, "first"), http(&down, "second")],
+        fast(),
+    );
+    let (early, _) = append_and_checkpoint(&ledger, 1).await;
+    wait_stamped(&ledger, Duration::from_secs(5)).await;
+    let (acme, _) = append_and_checkpoint(&ledger, 2).await;
+    let (globex, _) = append_and_checkpoint_to(&ledger, "globex", 3).await;
+    let pending_for = async |tsa: &str| {
+        let pending = ledger.unstamped_checkpoints_by(tsa, 10).await.unwrap();
+        let mut logs: Vec<(String, u64)> = pending.into_iter().map(|p| (p.org, p.size)).collect();
+        logs.sort();
+        logs
+    };
+    let until_none_for = async |tsa: &str| {
+        let started = Instant::now();
+        while !pending_for(tsa).await.is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{tsa} never caught up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    until_none_for("first").await;
+    // Covered by the first TSA, each log still waits for the second, at its newest
+    // checkpoint only.
+    assert_eq!(
+        pending_for("second").await,
+        [("acme".to_owned(), acme), ("globex".to_owned(), globex)]
+    );
+    assert_eq!(ledger.stamping_status(ORG).await.unwrap().unstamped, 0);
+
+    down.set_mode(Mode::OpensslEc);
+    until_none_for("second").await;
+    assert_eq!(counters(&stamper, 1).stamped, 2, "one token per log");
+    let tsas = |tokens: Vec<custody_ledger::StoredTimestamp>| {
+        let mut names: Vec<String> = tokens.into_iter().map(|t| t.tsa).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        tsas(ledger.timestamps(ORG, early).await.unwrap()),
+        ["first"]
+    );
+    assert_eq!(
+        tsas(ledger.timestamps(ORG, acme).await.unwrap()),
+        ["first", "second"]
+    );
+    assert_eq!(
+        tsas(ledger.timestamps("globex", globex).await.unwrap()),
+        ["first", "second"]
+    );
+    // Nothing more to do for either, and the first TSA was not asked again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(counters(&stamper, 0).stamped, 3);
+    assert_eq!(counters(&stamper, 1).stamped, 2);
+    stamper.shutdown().await;
+}
+
+async fn the_development_tsa_stamps_the_embedded_default(db: Db) {
+    let test = TestLedger::with_org(db).await;
+    let ledger = test.ledger.clone();
+    let dev = DevTsa::open(test.dir.path()).unwrap();
     let tsa = StampingTsa {
         trust: dev.trust(),
         authority: Arc::new(dev),
@@ -196,7 +267,7 @@ async fn the_development_tsa_stamps_the_embedded_default() {
     let token = &ledger.timestamps(ORG, size).await.unwrap()[0];
     assert_eq!(token.tsa, "dev");
     let digest: [u8; 32] = Sha256::digest(&note).into();
-    let root = std::fs::read(dir.path().join("dev-tsa-root.pem")).unwrap();
+    let root = std::fs::read(test.dir.path().join("dev-tsa-root.pem")).unwrap();
     assert!(tsa_support::openssl_verifies(
         &token.token_der,
         &digest,

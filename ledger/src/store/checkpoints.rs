@@ -248,6 +248,30 @@ impl Store {
         rows.iter().map(checkpoint_from_row).collect()
     }
 
+    /// For each organisation whose newest checkpoint no token of `tsa` covers yet, that
+    /// checkpoint (a token over it covers every earlier one), the longest-waiting first.
+    /// Each TSA thereby covers every log on its own, whatever the others did: a TSA back
+    /// from an outage, or newly configured, asks for one token per log.
+    pub(crate) async fn unstamped_by(
+        &self,
+        tsa: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredCheckpoint>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT c.org, c.size, c.root, c.note, c.created_at_us FROM log_heads h \
+             JOIN checkpoints c ON c.org = h.org AND c.size = h.checkpoint_size \
+             WHERE NOT EXISTS (SELECT 1 FROM timestamps t \
+                 WHERE t.org = h.org AND t.tsa = $1 AND t.checkpoint_size >= h.checkpoint_size) \
+             ORDER BY c.created_at_us, c.org LIMIT $2",
+        )
+        .bind(tsa)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db("list checkpoints a TSA has not stamped"))?;
+        rows.iter().map(checkpoint_from_row).collect()
+    }
+
     /// How far stamping lags for `org`.
     pub(crate) async fn stamping_status(&self, org: &str) -> Result<StampingStatus, LedgerError> {
         let pending =
