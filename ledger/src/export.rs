@@ -51,9 +51,10 @@ impl Ledger {
     }
 
     /// A case bundle: the case's nodes and all their ancestors, each with a tlog-proof to
-    /// the smallest timestamped checkpoint that covers it; those checkpoints with all their
-    /// tokens (and archived certificates); consistency proofs between consecutive ones;
-    /// and the snapshot PDFs `pdfs` can supply.
+    /// the smallest timestamped checkpoint that covers it; for each TSA, its smallest
+    /// checkpoint covering the whole case; those checkpoints with all their tokens (and
+    /// archived certificates); consistency proofs between consecutive ones; and the
+    /// snapshot PDFs `pdfs` can supply.
     ///
     /// # Errors
     /// [`ExportError::EmptyCase`]; [`ExportError::NotYetStamped`] while a node waits for
@@ -88,6 +89,16 @@ impl Ledger {
             builder.add_node(node.index, &node.bytes)?;
             let proof = self.tlog_proof(org, node.index, size).await?;
             builder.add_inclusion_proof(node.index, &proof.format())?;
+        }
+        // Each TSA's first checkpoint over the whole case, so that the case's time rests
+        // on every TSA that has covered it, not only on the one that stamped first.
+        if let Some(last) = nodes.iter().map(|n| n.index).max() {
+            let by_tsa = self
+                .inner
+                .store
+                .stamped_sizes_covering_by_tsa(org, last)
+                .await?;
+            sizes.extend(by_tsa);
         }
         let sizes: Vec<u64> = sizes.into_iter().collect();
         for size in &sizes {

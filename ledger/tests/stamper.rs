@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use custody_ledger::stamper::{Stamper, StamperConfig, StampingTsa, TsaCounters};
 use custody_ledger::tsa::{DevTsa, HttpTsa, HttpTsaConfig, TsaTrust};
 use custody_ledger::{Ledger, NewNode};
+use custody_verifier::bundle::{self, VerifyOptions};
 use custody_verifier::time::UtcTime;
 use custody_verifier::timestamp::{Imprint, TimestampOptions, verify_timestamp};
 use sha2::{Digest, Sha256};
@@ -245,6 +246,19 @@ async fn every_tsa_covers_every_log_on_its_own(db: Db) {
         tsas(ledger.timestamps("globex", globex).await.unwrap()),
         ["first", "second"]
     );
+    // A case bundle carries each TSA's token over the case: case-1 (node 0) was first
+    // stamped by the first TSA alone, and later by the second.
+    let key = ledger.verifier_key(ORG).await.unwrap();
+    let anchors = test_anchors();
+    let options = TimestampOptions::default();
+    for (case, checkpoints) in [("case-1", vec![early, acme]), ("case-2", vec![acme])] {
+        let files = ledger.export_case(ORG, case, None).await.unwrap();
+        let verify = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &options);
+        let report = bundle::verify(&files, &verify).unwrap();
+        let sizes: Vec<u64> = report.checkpoints.iter().map(|c| c.size).collect();
+        assert_eq!(sizes, checkpoints, "{case}");
+        assert_eq!(report.tokens.len(), checkpoints.len() + 1, "{case}");
+    }
     // Nothing more to do for either, and the first TSA was not asked again.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(counters(&stamper, 0).stamped, 3);

@@ -156,6 +156,27 @@ impl Store {
         row.map(|row| get::<i64>(&row, 0).map(uint)).transpose()
     }
 
+    /// For each TSA with a token over a checkpoint that includes node `index`, the
+    /// smallest such checkpoint.
+    pub(crate) async fn stamped_sizes_covering_by_tsa(
+        &self,
+        org: &str,
+        index: u64,
+    ) -> Result<Vec<u64>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT MIN(checkpoint_size) FROM timestamps WHERE org = $1 AND checkpoint_size > $2 \
+             GROUP BY tsa",
+        )
+        .bind(org)
+        .bind(int(index))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db("find each TSA's stamped checkpoint"))?;
+        rows.iter()
+            .map(|row| get::<i64>(row, 0).map(uint))
+            .collect()
+    }
+
     /// Stores a token over checkpoint `size` and takes the checkpoint off the queue.
     /// Storing the same token twice is a no-op.
     pub(crate) async fn insert_timestamp(
