@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::db::Database;
-use crate::providers::{AzureSettings, ProviderConfig, ProviderKind, Secret};
+use crate::providers::{
+    AzureSettings, EntraApp, GRAPH_BASE_URL, LOGIN_BASE_URL, ProviderConfig, ProviderKind, Secret,
+};
 use crate::sealing::{SealingError, SealingKey};
 
 /// An employee's offboarding status.
@@ -189,6 +191,12 @@ pub struct ProviderInfo {
 }
 
 /// Non-secret provider settings (Azure only, for now).
+///
+/// An Azure provider signs in as an Entra app when `tenant_id` and `client_id` are set
+/// (client credentials; its credential is then the app's client secret). Without them
+/// its credential is a static ARM bearer token, which expires after about an hour: that
+/// mode is for short-lived testing only. (The client-credential fields are left out of
+/// the stored JSON when unset, so rows of other providers read as before.)
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderSettings {
@@ -198,12 +206,61 @@ pub struct ProviderSettings {
     /// Microsoft Graph base URL.
     #[serde(default)]
     pub graph_base_url: Option<String>,
+    /// Directory (tenant) id of the Entra app (a GUID or the tenant's domain name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Application (client) id of the Entra app (a GUID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Microsoft identity platform base URL (default [`LOGIN_BASE_URL`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_base_url: Option<String>,
     /// Disable the Entra account.
     #[serde(default)]
     pub disable_entra_account: bool,
     /// Revoke the user's Entra sign-in sessions.
     #[serde(default)]
     pub revoke_sessions: bool,
+}
+
+impl ProviderSettings {
+    /// The Entra app to sign in as: `None` without `tenant_id` and `client_id` (static
+    /// tokens); the reason if only one is set, an id has the wrong shape, or
+    /// `login_base_url` is set without them.
+    pub fn entra_app(&self) -> Result<Option<EntraApp>, String> {
+        match (&self.tenant_id, &self.client_id) {
+            (Some(tenant_id), Some(client_id)) => {
+                let app = EntraApp {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    login_base_url: self
+                        .login_base_url
+                        .clone()
+                        .unwrap_or_else(|| LOGIN_BASE_URL.into()),
+                };
+                app.check()?;
+                Ok(Some(app))
+            }
+            (None, None) if self.login_base_url.is_some() => Err(
+                "login_base_url is only used with client credentials (tenant_id and client_id)"
+                    .into(),
+            ),
+            (None, None) => Ok(None),
+            _ => Err("client credentials need both tenant_id and client_id".into()),
+        }
+    }
+
+    /// The Azure client settings these make, with the static Graph token if any.
+    fn azure(self, graph_credential: Option<Secret>) -> Result<AzureSettings, String> {
+        Ok(AzureSettings {
+            app: self.entra_app()?,
+            scopes: self.scopes,
+            graph_base_url: self.graph_base_url.unwrap_or_else(|| GRAPH_BASE_URL.into()),
+            graph_credential,
+            disable_entra_account: self.disable_entra_account,
+            revoke_sessions: self.revoke_sessions,
+        })
+    }
 }
 
 /// The sealed part of a provider: its credentials.
@@ -312,17 +369,65 @@ pub async fn provider_config(
         ProviderKind::OpenAi => ProviderConfig::openai(info.base_url, credential),
         ProviderKind::Anthropic => ProviderConfig::anthropic(info.base_url, credential),
         ProviderKind::AzureOpenAi => {
-            let azure = AzureSettings {
-                scopes: info.settings.scopes,
-                graph_base_url: info
-                    .settings
-                    .graph_base_url
-                    .unwrap_or_else(|| crate::providers::GRAPH_BASE_URL.into()),
-                graph_credential: creds.graph_credential.map(Secret::new),
-                disable_entra_account: info.settings.disable_entra_account,
-                revoke_sessions: info.settings.revoke_sessions,
-            };
-            ProviderConfig::azure_openai(info.base_url, credential, azure)
+            let graph = creds.graph_credential.map(Secret::new);
+            let azure = info.settings.azure(graph).map_err(|e| bad(id, e))?;
+            match azure.app.clone() {
+                Some(app) => {
+                    ProviderConfig::azure_openai_app(info.base_url, app, credential, azure)
+                }
+                None => ProviderConfig::azure_openai(info.base_url, credential, azure),
+            }
         }
     }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const CLIENT: &str = "ce2ce14e-85d7-4629-bdbc-454d0519d987";
+
+    fn settings(json: serde_json::Value) -> ProviderSettings {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn tenant_and_client_ids_choose_client_credentials() {
+        let app = settings(serde_json::json!({"tenant_id": TENANT, "client_id": CLIENT}))
+            .entra_app()
+            .unwrap()
+            .unwrap();
+        assert_eq!(app, EntraApp::new(TENANT, CLIENT));
+        assert_eq!(app.login_base_url, LOGIN_BASE_URL);
+        let local = settings(serde_json::json!({
+            "tenant_id": "contoso.onmicrosoft.com", "client_id": CLIENT,
+            "login_base_url": "http://127.0.0.1:9"
+        }));
+        let azure = local.azure(None).unwrap();
+        assert_eq!(azure.app.unwrap().login_base_url, "http://127.0.0.1:9");
+        assert_eq!(azure.graph_base_url, GRAPH_BASE_URL);
+        assert_eq!(
+            settings(serde_json::json!({"scopes": ["/subscriptions/x"]})).entra_app(),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn half_or_malformed_client_credentials_are_refused() {
+        let table = [
+            serde_json::json!({"tenant_id": TENANT}),
+            serde_json::json!({"client_id": CLIENT}),
+            serde_json::json!({"login_base_url": "http://127.0.0.1:9"}),
+            serde_json::json!({"tenant_id": "common", "client_id": CLIENT}),
+            serde_json::json!({"tenant_id": TENANT, "client_id": "my-app"}),
+        ];
+        for json in table {
+            assert!(settings(json.clone()).entra_app().is_err(), "{json}");
+        }
+        let unknown: Result<ProviderSettings, _> =
+            serde_json::from_value(serde_json::json!({"client_secret": "s"}));
+        assert!(unknown.is_err(), "secrets are not settings");
+    }
 }

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use custody_pipeline::providers::{
-    Action, ActionJournal, ActionOutcome, AzureSettings, JournalFuture, Leaver, NoJournal,
-    ProviderConfig, ProviderError, RetryPolicy, Revocation, Secret, build,
+    Action, ActionJournal, ActionOutcome, AzureSettings, EntraApp, JournalFuture, Leaver,
+    NoJournal, ProviderConfig, ProviderError, RetryPolicy, Revocation, Secret, build,
 };
 use fakes::{Fault, anthropic as ant, azure as az, openai as oai};
 
@@ -610,6 +610,7 @@ async fn azure(
         graph_credential: Some(Secret::new(GRAPH_TOKEN)),
         disable_entra_account: true,
         revoke_sessions: true,
+        ..AzureSettings::default()
     };
     let mut config =
         ProviderConfig::azure_openai(fake.base_url.clone(), Secret::new(ARM_TOKEN), settings);
@@ -780,4 +781,355 @@ fn configurations_that_cannot_work_are_refused() {
     let bad_url = ProviderConfig::openai("not a url", Secret::new("sk-admin-SECRET"));
     let error = build(bad_url).err().unwrap();
     assert!(!error.to_string().contains("SECRET"));
+}
+
+// ------------------------------------------------ Azure: client credentials, groups
+
+const TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const CLIENT_ID: &str = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+const CLIENT_SECRET: &str = "Qx8Q~CLIENT-SECRET-value.0123";
+const TOKEN: &str = "/{tenant}/oauth2/v2.0/token";
+const REMOVE_MEMBER: &str = "/v1.0/groups/{group}/members/{member}/$ref";
+const GROUP: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f00000001";
+const OTHER_GROUP: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f00000002";
+const INNER_GROUP: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f00000003";
+const COLLEAGUE: &str = "11111111-2222-3333-4444-555555555555";
+
+fn app_tenant() -> az::TenantState {
+    az::TenantState {
+        app: Some(az::App {
+            tenant_id: TENANT_ID.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+        }),
+        ..tenant()
+    }
+}
+
+/// A client signing in as the fake's app with `secret`, both Entra options on.
+fn app_config(fake: &az::Fake, secret: &str, scopes: Vec<String>) -> ProviderConfig {
+    let app = EntraApp {
+        login_base_url: fake.base_url.clone(),
+        ..EntraApp::new(TENANT_ID, CLIENT_ID)
+    };
+    let settings = AzureSettings {
+        scopes,
+        graph_base_url: fake.base_url.clone(),
+        disable_entra_account: true,
+        revoke_sessions: true,
+        ..AzureSettings::default()
+    };
+    let mut config =
+        ProviderConfig::azure_openai_app(fake.base_url.clone(), app, Secret::new(secret), settings);
+    config.retry = fast();
+    config
+}
+
+/// Served calls that changed something at Azure (token requests change nothing).
+fn side_effects(fake: &az::Fake) -> u32 {
+    fake.control.served_writes() - fake.control.served("POST", TOKEN)
+}
+
+fn issued(fake: &az::Fake, audience: az::Audience) -> usize {
+    fake.state.lock().unwrap().issued(audience)
+}
+
+/// `tenant()` plus a group holding the leaver and a colleague, with two in-scope
+/// assignments of its own, and a group the leaver is not in.
+fn group_tenant() -> az::TenantState {
+    let mut t = app_tenant();
+    let rg_a = format!("{SUB_A}/resourceGroups/rg-ai");
+    let assignment = |name: &str, scope: &str, principal: &str| az::Assignment {
+        name: name.into(),
+        scope: scope.into(),
+        principal_id: principal.into(),
+    };
+    t.assignments.extend([
+        assignment("ra-group", &rg_a, GROUP),
+        assignment(
+            "ra-group-dev",
+            &format!("{rg_a}/providers/Microsoft.CognitiveServices/accounts/oai-dev"),
+            GROUP,
+        ),
+        assignment("ra-other-group", &rg_a, OTHER_GROUP),
+    ]);
+    t.groups = vec![
+        az::Group {
+            id: GROUP.into(),
+            members: vec![COLLEAGUE.into(), PRINCIPAL.into()],
+        },
+        az::Group {
+            id: OTHER_GROUP.into(),
+            members: vec![COLLEAGUE.into()],
+        },
+    ];
+    t
+}
+
+fn assignment_names(fake: &az::Fake) -> Vec<String> {
+    let t = fake.state.lock().unwrap();
+    t.assignments.iter().map(|a| a.name.clone()).collect()
+}
+
+#[tokio::test]
+async fn azure_client_credentials_fetch_tokens_and_revoke_once() {
+    let fake = az::start(app_tenant(), ARM_TOKEN, GRAPH_TOKEN).await;
+    let config = app_config(&fake, CLIENT_SECRET, vec![SUB_A.into(), account_b()]);
+    let provider = build(config).unwrap();
+    let kept = Kept::default();
+    let done = provider.revoke(&leaver(), &kept).await.unwrap();
+    journaled_exactly_the_changes(&kept, &done);
+    assert_eq!(
+        count(&done, "delete_role_assignment", ActionOutcome::Done),
+        6
+    );
+    assert_eq!(
+        count(&done, "revoke_sign_in_sessions", ActionOutcome::Done),
+        1
+    );
+    assert_eq!(
+        count(&done, "disable_entra_account", ActionOutcome::Disabled),
+        1
+    );
+    assert_eq!(
+        issued(&fake, az::Audience::Arm),
+        1,
+        "one ARM token per revocation"
+    );
+    assert_eq!(
+        issued(&fake, az::Audience::Graph),
+        1,
+        "one Graph token per revocation"
+    );
+    assert_eq!(
+        side_effects(&fake),
+        8,
+        "6 deletes, revoke sessions, disable"
+    );
+    assert_eq!(assignment_names(&fake), ["ra-other"]);
+
+    let again = provider.revoke(&leaver(), &NoJournal).await.unwrap();
+    assert!(
+        again
+            .actions
+            .iter()
+            .all(|a| a.outcome == ActionOutcome::AlreadyGone),
+        "{again:?}"
+    );
+    assert_eq!(side_effects(&fake), 8, "no second side effect");
+    assert_eq!(
+        issued(&fake, az::Audience::Arm),
+        2,
+        "fresh tokens each revocation"
+    );
+    assert_eq!(fake.control.calls("POST", TOKEN), 4);
+}
+
+#[tokio::test]
+async fn azure_wrong_client_secret_needs_attention_and_stays_secret() {
+    let fake = az::start(app_tenant(), ARM_TOKEN, GRAPH_TOKEN).await;
+    let wrong = "Qx8Q~WRONG-SECRET-value.9876";
+    let config = app_config(&fake, wrong, vec![SUB_A.into()]);
+    let shown = format!("{config:?}");
+    assert!(shown.contains(CLIENT_ID), "{shown}");
+    assert!(!shown.contains("WRONG-SECRET"), "{shown}");
+    let provider = build(config).unwrap();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
+    let ProviderError::NeedsAttention { reason } = &error else {
+        panic!("{error}");
+    };
+    assert!(reason.contains("HTTP 401"), "{reason}");
+    assert!(reason.contains("invalid_client: AADSTS7000215"), "{reason}");
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("WRONG-SECRET"), "{shown}");
+    assert!(!shown.contains(CLIENT_SECRET), "{shown}");
+    assert_eq!(
+        fake.control.calls("POST", TOKEN),
+        1,
+        "a refusal is not retried"
+    );
+    assert_eq!(
+        fake.control.total_calls(),
+        1,
+        "nothing reached ARM or Graph"
+    );
+    assert_eq!(issued(&fake, az::Audience::Arm), 0);
+
+    // An app the tenant does not know is refused the same way.
+    let mut config = app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()]);
+    let app = config.azure.app.as_mut().unwrap();
+    app.client_id = "0b1f6471-1bf0-4dda-aec3-000000000000".into();
+    let error = build(config)
+        .unwrap()
+        .revoke(&leaver(), &NoJournal)
+        .await
+        .unwrap_err();
+    let shown = error.to_string();
+    assert!(
+        shown.contains("unauthorized_client: AADSTS700016"),
+        "{shown}"
+    );
+    assert!(matches!(error, ProviderError::NeedsAttention { .. }));
+}
+
+#[tokio::test]
+async fn azure_token_endpoint_503_then_success_is_retried() {
+    let mut t = app_tenant();
+    t.token_outages = 2;
+    let fake = az::start(t, ARM_TOKEN, GRAPH_TOKEN).await;
+    let provider = build(app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()])).unwrap();
+    let done = provider.revoke(&leaver(), &NoJournal).await.unwrap();
+    assert_eq!(
+        count(&done, "delete_role_assignment", ActionOutcome::Done),
+        5
+    );
+    assert_eq!(
+        fake.control.calls("POST", TOKEN),
+        4,
+        "2 outages, then ARM and Graph"
+    );
+    assert_eq!(issued(&fake, az::Audience::Arm), 1);
+
+    // An endpoint that stays down hands the step back to be rescheduled.
+    fake.state.lock().unwrap().token_outages = 100;
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    assert!(
+        error.to_string().contains("temporarily_unavailable"),
+        "{error}"
+    );
+    assert_eq!(
+        fake.control.calls("POST", TOKEN),
+        8,
+        "fast() makes 4 attempts"
+    );
+}
+
+#[tokio::test]
+async fn azure_group_grant_is_removed_by_leaving_the_group() {
+    let fake = az::start(group_tenant(), ARM_TOKEN, GRAPH_TOKEN).await;
+    let provider = build(app_config(
+        &fake,
+        CLIENT_SECRET,
+        vec![SUB_A.into(), account_b()],
+    ))
+    .unwrap();
+    let kept = Kept::default();
+    let done = provider.revoke(&leaver(), &kept).await.unwrap();
+    journaled_exactly_the_changes(&kept, &done);
+    assert_eq!(
+        count(&done, "delete_role_assignment", ActionOutcome::Done),
+        6
+    );
+    assert_eq!(count(&done, "remove_group_member", ActionOutcome::Done), 1);
+    let removal = done
+        .actions
+        .iter()
+        .find(|a| a.action == "remove_group_member")
+        .unwrap();
+    assert_eq!(removal.target, format!("{GROUP}/{PRINCIPAL}"));
+    assert_eq!(removal.http_status, 204);
+    assert!(removal.request_id.is_some());
+    assert_eq!(
+        fake.control.served("DELETE", REMOVE_MEMBER),
+        1,
+        "two assignments of one group: one removal"
+    );
+    assert_eq!(
+        side_effects(&fake),
+        9,
+        "6 deletes, 1 removal, revoke, disable"
+    );
+    {
+        let t = fake.state.lock().unwrap();
+        assert_eq!(t.groups[0].members, [COLLEAGUE], "the colleague stays");
+        assert_eq!(t.groups[1].members, [COLLEAGUE]);
+    }
+    assert_eq!(
+        assignment_names(&fake),
+        ["ra-other", "ra-group", "ra-group-dev", "ra-other-group"],
+        "the groups' own assignments are untouched"
+    );
+
+    let again = provider.revoke(&leaver(), &NoJournal).await.unwrap();
+    assert!(
+        again
+            .actions
+            .iter()
+            .all(|a| a.outcome == ActionOutcome::AlreadyGone),
+        "{again:?}"
+    );
+    assert_eq!(side_effects(&fake), 9, "no second side effect");
+    assert_eq!(fake.control.calls("DELETE", REMOVE_MEMBER), 1);
+}
+
+#[tokio::test]
+async fn azure_group_grant_without_graph_needs_attention() {
+    let fake = az::start(group_tenant(), ARM_TOKEN, GRAPH_TOKEN).await;
+    let settings = AzureSettings {
+        scopes: vec![SUB_A.into()],
+        ..AzureSettings::default()
+    };
+    let mut config =
+        ProviderConfig::azure_openai(fake.base_url.clone(), Secret::new(ARM_TOKEN), settings);
+    config.retry = fast();
+    let kept = Kept::default();
+    let error = build(config)
+        .unwrap()
+        .revoke(&leaver(), &kept)
+        .await
+        .unwrap_err();
+    let ProviderError::NeedsAttention { reason } = &error else {
+        panic!("{error}");
+    };
+    assert!(reason.contains(GROUP), "names the group: {reason}");
+    assert!(reason.contains("Microsoft Graph"), "{reason}");
+    assert!(!reason.contains(OTHER_GROUP), "{reason}");
+    assert_eq!(
+        kept.actions().len(),
+        5,
+        "the direct grants were still deleted"
+    );
+    assert_eq!(fake.control.calls("DELETE", REMOVE_MEMBER), 0);
+    let names = assignment_names(&fake);
+    assert!(names.contains(&"ra-group".to_string()), "{names:?}");
+    let t = fake.state.lock().unwrap();
+    assert_eq!(
+        t.groups[0].members,
+        [COLLEAGUE, PRINCIPAL],
+        "still a member"
+    );
+}
+
+#[tokio::test]
+async fn azure_grant_through_a_nested_group_needs_attention() {
+    let mut t = group_tenant();
+    // The leaver is in INNER_GROUP, which is a member of GROUP (no longer directly).
+    t.groups[0].members = vec![COLLEAGUE.into(), INNER_GROUP.into()];
+    t.groups.push(az::Group {
+        id: INNER_GROUP.into(),
+        members: vec![PRINCIPAL.into()],
+    });
+    let fake = az::start(t, ARM_TOKEN, GRAPH_TOKEN).await;
+    let provider = build(app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()])).unwrap();
+    let error = provider.revoke(&leaver(), &NoJournal).await.unwrap_err();
+    let ProviderError::NeedsAttention { reason } = &error else {
+        panic!("{error}");
+    };
+    assert!(reason.contains(GROUP), "{reason}");
+    assert!(reason.contains("nested"), "{reason}");
+    assert_eq!(
+        fake.control.served("DELETE", REMOVE_MEMBER),
+        1,
+        "tried, 404"
+    );
+    assert_eq!(
+        fake.control
+            .served("POST", "/v1.0/users/{id}/checkMemberGroups"),
+        1
+    );
+    let t = fake.state.lock().unwrap();
+    assert_eq!(t.groups[0].members, [COLLEAGUE, INNER_GROUP]);
+    assert_eq!(t.groups[2].members, [PRINCIPAL]);
+    assert!(t.assignments.iter().any(|a| a.name == "ra-group"));
 }

@@ -104,6 +104,15 @@ async fn put_provider(
             message: "a provider needs an id ([A-Za-z0-9_-]{1,64}) and a credential".into(),
         });
     }
+    let client_credentials =
+        check_sign_in(&body).map_err(|message| ApiError::BadRequest { message })?;
+    if body.kind == ProviderKind::AzureOpenAi && !client_credentials {
+        tracing::warn!(
+            provider = %body.id,
+            "Azure provider connected with a static bearer token, which expires within about \
+             an hour; connect an Entra app (tenant_id, client_id and its client secret) instead"
+        );
+    }
     let base_url = body
         .base_url
         .unwrap_or_else(|| default_base_url(body.kind).into());
@@ -127,6 +136,32 @@ async fn put_provider(
     Ok((StatusCode::CREATED, Json(json!(info))))
 }
 
+/// How the provider signs in, checked: `true` for an Azure Entra app (client
+/// credentials, the credential being its client secret), `false` for a plain
+/// credential; the reason for a 400 if the body mixes the two.
+fn check_sign_in(body: &ProviderBody) -> Result<bool, String> {
+    let s = &body.settings;
+    let app_fields = s.tenant_id.is_some() || s.client_id.is_some() || s.login_base_url.is_some();
+    if body.kind != ProviderKind::AzureOpenAi {
+        if app_fields || body.graph_credential.is_some() {
+            return Err(
+                "tenant_id, client_id, login_base_url and graph_credential are Azure OpenAI settings"
+                    .into(),
+            );
+        }
+        return Ok(false);
+    }
+    if s.entra_app()?.is_none() {
+        return Ok(false);
+    }
+    if body.graph_credential.is_some() {
+        let message = "with client credentials (tenant_id and client_id) the Graph token \
+                       is obtained with the app's client secret: leave graph_credential out";
+        return Err(message.into());
+    }
+    Ok(true)
+}
+
 fn default_base_url(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::OpenAi => crate::providers::OPENAI_BASE_URL,
@@ -142,4 +177,85 @@ async fn list_providers(
     principal.require(&[Role::Admin])?;
     let providers = directory::providers(&state.db, &principal.org).await?;
     Ok(Json(json!({"providers": providers})))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const CLIENT: &str = "ce2ce14e-85d7-4629-bdbc-454d0519d987";
+
+    fn sign_in(body: Value) -> Result<bool, String> {
+        let body: ProviderBody = serde_json::from_value(body).unwrap();
+        check_sign_in(&body)
+    }
+
+    #[test]
+    fn client_credentials_are_checked() {
+        let azure = |settings: Value, graph: Option<&str>| {
+            json!({"id": "azure", "kind": "azure_openai", "credential": "client-secret",
+                   "graph_credential": graph, "settings": settings})
+        };
+        let table = [
+            (
+                azure(json!({"tenant_id": TENANT, "client_id": CLIENT}), None),
+                Ok(true),
+            ),
+            (
+                azure(
+                    json!({"tenant_id": "contoso.onmicrosoft.com", "client_id": CLIENT}),
+                    None,
+                ),
+                Ok(true),
+            ),
+            (
+                azure(json!({"scopes": ["/subscriptions/x"]}), Some("eyJ")),
+                Ok(false),
+            ),
+            (
+                azure(json!({"tenant_id": TENANT}), None),
+                Err("both tenant_id and client_id"),
+            ),
+            (
+                azure(json!({"client_id": CLIENT}), None),
+                Err("both tenant_id and client_id"),
+            ),
+            (
+                azure(json!({"tenant_id": TENANT, "client_id": "app"}), None),
+                Err("GUID"),
+            ),
+            (
+                azure(json!({"tenant_id": "x y", "client_id": CLIENT}), None),
+                Err("domain name"),
+            ),
+            (
+                azure(
+                    json!({"tenant_id": TENANT, "client_id": CLIENT}),
+                    Some("eyJ"),
+                ),
+                Err("leave graph_credential out"),
+            ),
+            (
+                json!({"id": "o", "kind": "openai", "credential": "k",
+                       "settings": {"tenant_id": TENANT, "client_id": CLIENT}}),
+                Err("Azure OpenAI settings"),
+            ),
+            (
+                json!({"id": "o", "kind": "openai", "credential": "k"}),
+                Ok(false),
+            ),
+        ];
+        for (body, expected) in table {
+            let got = sign_in(body.clone());
+            match expected {
+                Ok(mode) => assert_eq!(got, Ok(mode), "{body}"),
+                Err(words) => {
+                    let message = got.unwrap_err();
+                    assert!(message.contains(words), "{body}: {message}");
+                }
+            }
+        }
+    }
 }

@@ -1,41 +1,69 @@
 //! Azure OpenAI: per-user access is Entra ID plus Azure RBAC (the account keys are
 //! shared, so regenerating them is not per-user revocation).
 //!
-//! For each configured scope, list the principal's role assignments
-//! (`$filter=principalId eq '{id}'`, which returns assignments at, above or below the
-//! scope; `nextLink` followed, only on the ARM host) and delete those at or below a
-//! configured scope (`200` deleted, `204` nothing there). An assignment *above* every
-//! configured scope still grants access and is not ours to touch: the call ends in
-//! [`ProviderError::NeedsAttention`] naming it. Optionally, on Microsoft Graph:
-//! `POST /v1.0/users/{id}/revokeSignInSessions`, then `PATCH /v1.0/users/{id}`
-//! `{"accountEnabled": false}`; sessions are revoked first, so a disabled account on
-//! a re-run shows both were done. (Revoking sessions without disabling the account
-//! cannot tell a re-run from a first run and revokes again, which is harmless.)
+//! Sign-in: with an Entra app (client credentials), each revocation first gets an ARM
+//! token, and a Graph token when it needs Graph ([`super::entra`]). The static-token
+//! mode, for short-lived testing only, uses the configured tokens as they are.
+//!
+//! For each configured scope, list the role assignments that apply to the principal
+//! (`$filter=assignedTo('{id}')`: its own and those of every group it is in, nested
+//! groups included, at, above or below the scope; `nextLink` followed, only on the ARM
+//! host). Of those at or below a configured scope:
+//! - the principal's own are deleted (`200` deleted, `204` nothing there);
+//! - a group's is never deleted, which would take everyone else's access: the user is
+//!   taken out of the group instead, with Graph `DELETE
+//!   /v1.0/groups/{gid}/members/{uid}/$ref` (`204`; `404` not a member). A `404` for a
+//!   group Graph's transitive `checkMemberGroups` still finds the user in means the
+//!   membership runs through a nested group, which needs a person.
+//!
+//! An assignment *above* every configured scope still grants access and is not ours to
+//! touch. It, a group grant while Graph is not configured, a nested membership and a
+//! group Entra will not change (dynamic or synced) end the call in
+//! [`ProviderError::NeedsAttention`] naming them, after everything else was done.
+//! Optionally, on Microsoft Graph: `POST /v1.0/users/{id}/revokeSignInSessions`, then
+//! `PATCH /v1.0/users/{id}` `{"accountEnabled": false}`; sessions are revoked first, so
+//! a disabled account on a re-run shows both were done. (Revoking sessions without
+//! disabling the account cannot tell a re-run from a first run and revokes again,
+//! which is harmless.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::config::is_guid;
+use super::entra::{Audience, TokenClient};
 use super::http::{self, Auth, Reply, Transport};
 use super::{
     Action, ActionOutcome, AzureSettings, Leaver, Provider, ProviderConfig, ProviderError,
-    ProviderKind, Revocation, RevokeFuture,
+    ProviderKind, RetryPolicy, Revocation, RevokeFuture, Secret,
 };
 use super::{ActionJournal, Actions};
 
 /// Microsoft.Authorization role assignments API version.
 const API_VERSION: &str = "2022-04-01";
 const MAX_PAGES: usize = 10_000;
+/// Most group ids one Graph `checkMemberGroups` request takes.
+const CHECK_GROUPS_MAX: usize = 20;
 
 /// The Azure OpenAI (ARM + Graph) client.
 pub(crate) struct AzureOpenAi {
-    arm: Transport,
     arm_base: Url,
-    graph: Option<(Transport, Url)>,
+    /// Graph's base URL, when a Graph token can be had.
+    graph_base: Option<Url>,
+    tokens: Tokens,
+    retry: RetryPolicy,
     scopes: Vec<String>,
     settings: AzureSettings,
+}
+
+/// Where the bearer tokens come from.
+enum Tokens {
+    /// Configured tokens, used as they are (testing only: they expire).
+    Static { arm: Secret, graph: Option<Secret> },
+    /// Fetched for each revocation with the Entra app's client credentials.
+    App(TokenClient),
 }
 
 #[derive(Deserialize)]
@@ -54,12 +82,87 @@ struct Assignment {
 #[derive(Deserialize)]
 struct AssignmentProperties {
     scope: String,
+    #[serde(rename = "principalId")]
+    principal_id: Option<String>,
+    #[serde(rename = "principalType")]
+    principal_type: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct GraphUser {
     #[serde(rename = "accountEnabled")]
     account_enabled: Option<bool>,
+}
+
+/// Graph's answer to `checkMemberGroups`: the group ids the object is in.
+#[derive(Deserialize)]
+struct GroupIds {
+    value: Vec<String>,
+}
+
+/// The role assignments that apply to the principal, by what revoking them takes.
+#[derive(Default)]
+struct Grants {
+    /// The principal's own, within a configured scope: deleted.
+    direct: Vec<Assignment>,
+    /// Groups with an assignment within a configured scope, by lower-case id (the id
+    /// as ARM gave it): the principal leaves them.
+    groups: BTreeMap<String, String>,
+    /// Ids of assignments above every configured scope: not ours to remove.
+    above: Vec<String>,
+    /// Assignments within scope held by a principal that is neither the user nor a
+    /// group it can leave (a foreign group, no principal id), with its type.
+    foreign: Vec<String>,
+}
+
+impl Grants {
+    fn sort(
+        found: impl IntoIterator<Item = Assignment>,
+        principal: &str,
+        scopes: &[String],
+    ) -> Self {
+        let mut grants = Grants::default();
+        for a in found {
+            let p = &a.properties;
+            let holder = p.principal_id.as_deref().unwrap_or_default();
+            if !scopes.iter().any(|s| within(&p.scope, s)) {
+                grants.above.push(a.id);
+            } else if holder.eq_ignore_ascii_case(principal) {
+                grants.direct.push(a);
+            } else if p.principal_type.as_deref() == Some("Group") && is_guid(holder) {
+                grants
+                    .groups
+                    .entry(holder.to_ascii_lowercase())
+                    .or_insert_with(|| holder.to_owned());
+            } else {
+                let kind = p
+                    .principal_type
+                    .as_deref()
+                    .unwrap_or("unknown principal type");
+                grants.foreign.push(format!("{} ({kind})", a.id));
+            }
+        }
+        grants
+    }
+
+    /// What keeps access that this client does not remove.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.above.is_empty() {
+            problems.push(format!(
+                "{} role assignment(s) above the configured scopes, which still grant access: [{}]",
+                self.above.len(),
+                self.above.join(", ")
+            ));
+        }
+        if !self.foreign.is_empty() {
+            problems.push(format!(
+                "role assignment(s) held through principals it cannot be taken out of: [{}]",
+                self.foreign.join(", ")
+            ));
+        }
+        problems
+    }
 }
 
 impl AzureOpenAi {
@@ -72,28 +175,33 @@ impl AzureOpenAi {
                 "Azure OpenAI needs at least one scope (a subscription, resource group or account resource id)",
             ));
         }
-        let graph = if settings.disable_entra_account || settings.revoke_sessions {
-            let Some(token) = settings.graph_credential.clone() else {
-                return Err(ProviderError::attention(
-                    "disabling the Entra account or revoking sessions needs a Microsoft Graph token",
-                ));
-            };
-            let base = http::base_url(&settings.graph_base_url, "Microsoft Graph")?;
-            Some((
-                Transport::new(ProviderKind::AzureOpenAi, Auth::Bearer(token), config.retry)?,
-                base,
-            ))
+        let tokens = match &settings.app {
+            Some(app) => Tokens::App(TokenClient::new(app, config.credential, config.retry)?),
+            None => Tokens::Static {
+                arm: config.credential,
+                graph: settings.graph_credential.clone(),
+            },
+        };
+        let graph_reachable = match &tokens {
+            Tokens::App(_) => true,
+            Tokens::Static { graph, .. } => graph.is_some(),
+        };
+        if (settings.disable_entra_account || settings.revoke_sessions) && !graph_reachable {
+            return Err(ProviderError::attention(
+                "disabling the Entra account or revoking sessions needs Microsoft Graph: \
+                 connect an Entra app (client credentials) or give a Graph token",
+            ));
+        }
+        let graph_base = if graph_reachable {
+            Some(http::base_url(&settings.graph_base_url, "Microsoft Graph")?)
         } else {
             None
         };
         Ok(AzureOpenAi {
-            arm: Transport::new(
-                ProviderKind::AzureOpenAi,
-                Auth::Bearer(config.credential),
-                config.retry,
-            )?,
             arm_base,
-            graph,
+            graph_base,
+            tokens,
+            retry: config.retry,
             scopes,
             settings,
         })
@@ -105,10 +213,68 @@ impl AzureOpenAi {
         journal: &dyn ActionJournal,
     ) -> Result<Revocation, ProviderError> {
         let principal = principal_id(leaver)?;
+        let arm = self.arm().await?;
         let mut actions = Actions::new(journal);
+        let found = self.find(&arm, principal, &mut actions).await?;
+        let user_found = !found.is_empty();
+        let grants = Grants::sort(found, principal, &self.scopes);
+        self.delete_direct(&arm, &grants.direct, &mut actions)
+            .await?;
+        let mut problems = grants.problems();
+        let entra_on = self.settings.disable_entra_account || self.settings.revoke_sessions;
+        let graph = if entra_on || !grants.groups.is_empty() {
+            self.graph().await?
+        } else {
+            None
+        };
+        let groups: Vec<&str> = grants.groups.values().map(String::as_str).collect();
+        let left = match &graph {
+            _ if groups.is_empty() => 0,
+            Some((graph, base)) => {
+                self.leave_groups(graph, base, principal, &groups, &mut actions, &mut problems)
+                    .await?
+            }
+            None => {
+                problems.push(format!(
+                    "it holds access through group(s) [{}] within the configured scopes, and \
+                     taking it out of a group needs Microsoft Graph, which is not configured",
+                    groups.join(", ")
+                ));
+                0
+            }
+        };
+        let entra_found = match &graph {
+            Some((graph, base)) if entra_on => {
+                self.entra(graph, base, principal, &mut actions).await?
+            }
+            _ => false,
+        };
+        if !problems.is_empty() {
+            return Err(ProviderError::attention(format!(
+                "Azure principal {principal} keeps access: {}; {} role assignment(s) within \
+                 scope were deleted and {left} group membership(s) removed",
+                problems.join("; "),
+                grants.direct.len(),
+            )));
+        }
+        Ok(Revocation {
+            provider: ProviderKind::AzureOpenAi,
+            actions: actions.into_vec(),
+            user_found: user_found || entra_found,
+        })
+    }
+
+    /// Every assignment that applies to the principal in the configured scopes, once
+    /// each; a scope with none is reported as such.
+    async fn find(
+        &self,
+        arm: &Transport,
+        principal: &str,
+        actions: &mut Actions<'_>,
+    ) -> Result<Vec<Assignment>, ProviderError> {
         let mut found: BTreeMap<String, Assignment> = BTreeMap::new();
         for scope in &self.scopes {
-            let (assignments, last) = self.list_assignments(scope, principal).await?;
+            let (assignments, last) = self.list_assignments(arm, scope, principal).await?;
             if assignments.is_empty() {
                 actions
                     .push(Action::confirmed(
@@ -123,14 +289,19 @@ impl AzureOpenAi {
                 found.entry(a.id.to_ascii_lowercase()).or_insert(a);
             }
         }
-        let user_found = !found.is_empty();
-        let (ours, above): (Vec<Assignment>, Vec<Assignment>) = found
-            .into_values()
-            .partition(|a| self.scopes.iter().any(|s| within(&a.properties.scope, s)));
-        for assignment in &ours {
+        Ok(found.into_values().collect())
+    }
+
+    /// Delete the principal's own assignments.
+    async fn delete_direct(
+        &self,
+        arm: &Transport,
+        assignments: &[Assignment],
+        actions: &mut Actions<'_>,
+    ) -> Result<(), ProviderError> {
+        for assignment in assignments {
             let url = self.arm_url(&assignment.id, &[]);
-            let reply = self
-                .arm
+            let reply = arm
                 .send(Method::DELETE, url, None, "DELETE role assignment")
                 .await?;
             let outcome = if reply.status == 200 {
@@ -147,35 +318,46 @@ impl AzureOpenAi {
                 ))
                 .await;
         }
-        let entra_found = match &self.graph {
-            Some((graph, base)) => self.entra(graph, base, principal, &mut actions).await?,
-            None => false,
-        };
-        if !above.is_empty() {
-            let ids: Vec<&str> = above.iter().map(|a| a.id.as_str()).collect();
-            return Err(ProviderError::attention(format!(
-                "Azure principal {principal} keeps {} role assignment(s) above the configured scopes, \
-                 which still grant access: [{}]; {} assignment(s) within scope were removed",
-                ids.len(),
-                ids.join(", "),
-                ours.len()
-            )));
-        }
-        Ok(Revocation {
-            provider: ProviderKind::AzureOpenAi,
-            actions: actions.into_vec(),
-            user_found: user_found || entra_found,
-        })
+        Ok(())
     }
 
-    /// Every assignment of the principal that applies to `scope`, and the last page's
-    /// reply as evidence.
+    /// An ARM transport with a token of this revocation.
+    async fn arm(&self) -> Result<Transport, ProviderError> {
+        let token = match &self.tokens {
+            Tokens::Static { arm, .. } => arm.clone(),
+            Tokens::App(client) => client.token(Audience::ResourceManager).await?,
+        };
+        self.transport(token)
+    }
+
+    /// A Graph transport with a token of this revocation, if Graph is configured.
+    async fn graph(&self) -> Result<Option<(Transport, &Url)>, ProviderError> {
+        let Some(base) = &self.graph_base else {
+            return Ok(None);
+        };
+        let token = match &self.tokens {
+            Tokens::Static { graph: None, .. } => return Ok(None),
+            Tokens::Static {
+                graph: Some(token), ..
+            } => token.clone(),
+            Tokens::App(client) => client.token(Audience::Graph).await?,
+        };
+        Ok(Some((self.transport(token)?, base)))
+    }
+
+    fn transport(&self, token: Secret) -> Result<Transport, ProviderError> {
+        Transport::new(ProviderKind::AzureOpenAi, Auth::Bearer(token), self.retry)
+    }
+
+    /// Every assignment that applies to the principal at `scope`, its groups' included,
+    /// and the last page's reply as evidence.
     async fn list_assignments(
         &self,
+        arm: &Transport,
         scope: &str,
         principal: &str,
     ) -> Result<(Vec<Assignment>, Reply), ProviderError> {
-        let filter = format!("principalId eq '{principal}'");
+        let filter = format!("assignedTo('{principal}')");
         let segments = [scope, "providers/Microsoft.Authorization/roleAssignments"];
         let mut url = http::endpoint(&self.arm_base, &segments, &[]);
         // OData wants `%20`, not the form encoding's `+`, between filter words.
@@ -185,8 +367,7 @@ impl AzureOpenAi {
         )));
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
-            let reply = self
-                .arm
+            let reply = arm
                 .send(Method::GET, url, None, "list role assignments")
                 .await?;
             let page: AssignmentPage = reply.json("Azure list role assignments")?;
@@ -213,6 +394,95 @@ impl AzureOpenAi {
             )));
         }
         Ok(url)
+    }
+
+    /// Take the principal out of each group: how many memberships were removed now.
+    /// What is left for a person (nested memberships, groups Entra will not change) is
+    /// added to `problems`.
+    async fn leave_groups(
+        &self,
+        graph: &Transport,
+        base: &Url,
+        principal: &str,
+        groups: &[&str],
+        actions: &mut Actions<'_>,
+        problems: &mut Vec<String>,
+    ) -> Result<usize, ProviderError> {
+        let mut removed = 0;
+        let mut not_members = Vec::new();
+        for &group in groups {
+            let segments = ["v1.0", "groups", group, "members", principal, "$ref"];
+            let url = http::endpoint(base, &segments, &[]);
+            let target = format!("{group}/{principal}");
+            match graph
+                .send(Method::DELETE, url, None, "remove group member")
+                .await
+            {
+                Ok(reply) if reply.is_not_found() => not_members.push((group, reply)),
+                Ok(reply) => {
+                    removed += 1;
+                    let action = Action::deleted("remove_group_member", target, &reply);
+                    actions.push(action).await;
+                }
+                Err(ProviderError::Protocol { reason }) => problems.push(format!(
+                    "Entra did not take it out of group {group} ({reason}); the members of a \
+                     dynamic or on-premises-synced group are changed at their source"
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        if not_members.is_empty() {
+            return Ok(removed);
+        }
+        let ids: Vec<&str> = not_members.iter().map(|(group, _)| *group).collect();
+        let still_in = self.member_of(graph, base, principal, &ids).await?;
+        let mut nested = Vec::new();
+        for (group, reply) in not_members {
+            if still_in.contains(&group.to_ascii_lowercase()) {
+                nested.push(group);
+            } else {
+                let target = format!("{group}/{principal}");
+                let action = Action::deleted("remove_group_member", target, &reply);
+                actions.push(action).await;
+            }
+        }
+        if !nested.is_empty() {
+            problems.push(format!(
+                "it is in group(s) [{}] through another group (nested membership): take it \
+                 out of the group that is a member of them",
+                nested.join(", ")
+            ));
+        }
+        Ok(removed)
+    }
+
+    /// Which of `groups` the principal is in, directly or through other groups, as
+    /// lower-case ids (none if Graph does not know the principal).
+    async fn member_of(
+        &self,
+        graph: &Transport,
+        base: &Url,
+        principal: &str,
+        groups: &[&str],
+    ) -> Result<BTreeSet<String>, ProviderError> {
+        let url = http::endpoint(
+            base,
+            &["v1.0", "users", principal, "checkMemberGroups"],
+            &[],
+        );
+        let mut found = BTreeSet::new();
+        for chunk in groups.chunks(CHECK_GROUPS_MAX) {
+            let body = json!({ "groupIds": chunk });
+            let reply = graph
+                .send(Method::POST, url.clone(), Some(&body), "checkMemberGroups")
+                .await?;
+            if reply.is_not_found() {
+                return Ok(BTreeSet::new());
+            }
+            let ids: GroupIds = reply.json("Graph checkMemberGroups")?;
+            found.extend(ids.value.iter().map(|id| id.to_ascii_lowercase()));
+        }
+        Ok(found)
     }
 
     /// Revoke sessions and disable the account as configured; whether the Entra user
@@ -327,12 +597,7 @@ fn principal_id(leaver: &Leaver) -> Result<&str, ProviderError> {
             leaver.email
         )));
     };
-    let is_guid = id.len() == 36
-        && id.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        });
-    if !is_guid {
+    if !is_guid(id) {
         return Err(ProviderError::attention(format!(
             "the Entra object id of {} is not a GUID",
             leaver.email
@@ -390,6 +655,58 @@ mod tests {
             "",
         ] {
             assert!(principal_id(&leaver(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn grants_sort_by_what_revoking_them_takes() {
+        let user = "ce2ce14e-85d7-4629-bdbc-454d0519d987";
+        let group = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f00000001";
+        let sub = "/subscriptions/a925f2f7";
+        let rg = "/subscriptions/a925f2f7/resourceGroups/rg";
+        let assignment =
+            |name: &str, scope: &str, holder: Option<&str>, kind: Option<&str>| Assignment {
+                id: format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+                properties: AssignmentProperties {
+                    scope: scope.into(),
+                    principal_id: holder.map(str::to_owned),
+                    principal_type: kind.map(str::to_owned),
+                },
+            };
+        let found = [
+            assignment("own", rg, Some(&user.to_uppercase()), Some("User")),
+            assignment("group-1", rg, Some(group), Some("Group")),
+            assignment(
+                "group-2",
+                &format!("{rg}/x"),
+                Some(&group.to_uppercase()),
+                Some("Group"),
+            ),
+            assignment("above", sub, Some(user), Some("User")),
+            assignment("group-above", sub, Some(group), Some("Group")),
+            assignment("foreign", rg, Some(group), Some("ForeignGroup")),
+            assignment("odd-group", rg, Some("not-a-guid"), Some("Group")),
+            assignment("nobody", rg, None, None),
+        ];
+        let grants = Grants::sort(found, user, &[rg.to_owned()]);
+        let direct: Vec<&str> = grants.direct.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(direct.len(), 1);
+        assert!(direct[0].ends_with("/own"));
+        let groups: Vec<&String> = grants.groups.values().collect();
+        assert_eq!(
+            groups,
+            [group],
+            "one removal per group, its assignments never deleted"
+        );
+        assert_eq!(grants.above.len(), 2);
+        assert_eq!(grants.foreign.len(), 3);
+        let problems = grants.problems().join("; ");
+        for words in [
+            "above the configured scopes",
+            "(ForeignGroup)",
+            "(unknown principal type)",
+        ] {
+            assert!(problems.contains(words), "{problems}");
         }
     }
 

@@ -318,6 +318,12 @@ pub(crate) fn base_url(raw: &str, what: &str) -> Result<Url, ProviderError> {
     Ok(url)
 }
 
+/// The process-wide HTTP client ([`shared_client`]), for requests that do not fit
+/// [`Transport`] (the Entra token endpoint takes a form, not JSON, and no bearer).
+pub(crate) fn shared_http_client() -> Result<reqwest::Client, ProviderError> {
+    shared_client()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 mod tests {

@@ -23,6 +23,7 @@ mod anthropic;
 mod azure;
 mod config;
 mod cursor;
+mod entra;
 mod error;
 mod http;
 mod invites;
@@ -36,8 +37,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use config::{
-    ANTHROPIC_BASE_URL, ARM_BASE_URL, AzureSettings, GRAPH_BASE_URL, OPENAI_BASE_URL,
-    ProviderConfig, Secret,
+    ANTHROPIC_BASE_URL, ARM_BASE_URL, AzureSettings, EntraApp, GRAPH_BASE_URL, LOGIN_BASE_URL,
+    OPENAI_BASE_URL, ProviderConfig, Secret,
 };
 pub use error::ProviderError;
 pub use retry::RetryPolicy;
