@@ -184,6 +184,16 @@ pub struct TokenInfo {
     pub revoked_at: Option<String>,
 }
 
+/// A row of `api_tokens` as [`tokens`] reads it: hash, name, role, owner, issued, revoked.
+type TokenRow = (
+    Vec<u8>,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
 /// Every token of `org`, oldest first.
 pub async fn tokens(db: &Database, org: &str) -> Result<Vec<TokenInfo>, AuthError> {
     let rfc3339 = |column: &str| match db.engine() {
@@ -198,14 +208,7 @@ pub async fn tokens(db: &Database, org: &str) -> Result<Vec<TokenInfo>, AuthErro
         rfc3339("created_at"),
         rfc3339("revoked_at")
     );
-    let rows: Vec<(
-        Vec<u8>,
-        String,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-    )> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org)
         .fetch_all(db.pool())
         .await?;
