@@ -62,6 +62,7 @@ const ROUTED: &[(&str, &str)] = &[
     ("get", "/v1/hris/sync-log/{case_id}"),
     ("get", "/.well-known/custody-command-key"),
     ("get", "/v1/devices"),
+    ("delete", "/v1/devices/{device_id}"),
     ("post", "/v1/devices/enrollment-tokens"),
     ("post", "/v1/devices/enroll"),
     ("get", "/v1/device/commands"),
@@ -100,6 +101,7 @@ async fn every_documented_route_is_served_and_every_route_documented() {
             .replace("{hash}", &"0".repeat(64))
             .replace("{case_id}", "c")
             .replace("{id}", "0000000000000000")
+            .replace("{device_id}", "dev_0")
             .replace("consistency", "consistency?from=0&to=0")
             .replace("export/range", "export/range?from=0&to=1");
         let url = format!("http://{}{concrete}", service.addr);
