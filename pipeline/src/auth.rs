@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::db::Database;
+use crate::db::{Database, Engine as DbEngine};
 
 /// What a token may do within its organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -60,12 +60,19 @@ pub struct Principal {
     pub role: Role,
     /// The token's name (for audit, never the secret).
     pub token_name: String,
+    /// The token's id (see [`token_id`]).
+    pub token_id: String,
 }
 
 /// A freshly issued token secret. Shown once; its `Debug` and `Display` never print it.
 pub struct TokenSecret(String);
 
 impl TokenSecret {
+    /// The token's id: what lists show and revocation takes, never enough to use it.
+    pub fn id(&self) -> String {
+        token_id(&hash(&self.0))
+    }
+
     /// The secret itself, to hand to the person who asked for it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -154,16 +161,103 @@ pub async fn revoke_owned(db: &Database, org: &str, owner_email: &str) -> Result
 }
 
 /// Resolves an `Authorization` header value to the principal it names.
+/// A token's id: the first 8 bytes of its stored SHA-256, in hex. It names the token
+/// in lists and revocations; the secret cannot be recovered from it.
+pub fn token_id(hash: &[u8]) -> String {
+    hex::encode(&hash[..hash.len().min(8)])
+}
+
+/// A token as an admin sees it: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenInfo {
+    /// See [`token_id`].
+    pub id: String,
+    /// The name it was issued under.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The employee it belongs to, if any: invalidating their sessions revokes it.
+    pub owner_email: Option<String>,
+    /// When it was issued (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// A row of `api_tokens` as [`tokens`] reads it: hash, name, role, owner, issued, revoked.
+type TokenRow = (
+    Vec<u8>,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+/// Every token of `org`, oldest first.
+pub async fn tokens(db: &Database, org: &str) -> Result<Vec<TokenInfo>, AuthError> {
+    let rfc3339 = |column: &str| match db.engine() {
+        DbEngine::Postgres => {
+            format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+        }
+        DbEngine::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', {column})"),
+    };
+    let sql = format!(
+        "SELECT token_hash, name, role, owner_email, {}, {} FROM api_tokens WHERE org = $1 \
+         ORDER BY created_at, name",
+        rfc3339("created_at"),
+        rfc3339("revoked_at")
+    );
+    let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(org)
+        .fetch_all(db.pool())
+        .await?;
+    rows.into_iter()
+        .map(|(hash, name, role, owner_email, created_at, revoked_at)| {
+            Ok(TokenInfo {
+                id: token_id(&hash),
+                name,
+                role: role.parse()?,
+                owner_email,
+                created_at,
+                revoked_at,
+            })
+        })
+        .collect()
+}
+
+/// Revokes `org`'s token `id`; false if it has no such token that is still valid.
+pub async fn revoke(db: &Database, org: &str, id: &str) -> Result<bool, AuthError> {
+    let hashes: Vec<(Vec<u8>,)> =
+        sqlx::query_as("SELECT token_hash FROM api_tokens WHERE org = $1 AND revoked_at IS NULL")
+            .bind(org)
+            .fetch_all(db.pool())
+            .await?;
+    let Some((hash,)) = hashes.into_iter().find(|(h,)| token_id(h) == id) else {
+        return Ok(false);
+    };
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = CURRENT_TIMESTAMP \
+         WHERE org = $1 AND token_hash = $2 AND revoked_at IS NULL",
+    )
+    .bind(org)
+    .bind(hash)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Principal, AuthError> {
     let secret = header
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|s| s.starts_with(PREFIX) && s.len() < 128)
         .ok_or(AuthError::Missing)?;
+    let hashed = hash(secret);
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT org, role, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
     )
-    .bind(hash(secret))
+    .bind(&hashed)
     .fetch_optional(db.pool())
     .await?;
     let (org, role, token_name) = row.ok_or(AuthError::Invalid)?;
@@ -171,6 +265,7 @@ pub async fn authenticate(db: &Database, header: Option<&str>) -> Result<Princip
         org,
         role: role.parse()?,
         token_name,
+        token_id: token_id(&hashed),
     })
 }
 

@@ -85,6 +85,29 @@ impl Client {
     }
 }
 
+impl Client {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
 fn node(kind: &str, parents: Value, key: &str) -> String {
     case_node("case-9", kind, parents, key)
 }
@@ -246,6 +269,145 @@ async fn scenario(database_url: Option<String>) {
     );
 
     running.service.shutdown().await.unwrap();
+}
+
+/// `/v1/tokens`: an admin issues a token for a role (its secret shown once), lists tokens
+/// without secrets, and revokes them; other roles and other organisations cannot.
+async fn token_scenario(database_url: Option<String>) {
+    use reqwest::Method;
+    let running = start(database_url).await;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: running.base.clone(),
+    };
+    let admin = running.admin.as_str();
+    let (status, issued) = client
+        .send(
+            Method::POST,
+            admin,
+            "/v1/tokens",
+            Some(json!({"name": "outside auditor", "role": "auditor"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let secret = issued["token"].as_str().unwrap().to_owned();
+    let id = issued["id"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("cust_"));
+    assert_eq!(id.len(), 16);
+    assert_eq!(issued["role"], "auditor");
+
+    // The new token reads evidence but cannot manage tokens.
+    assert_eq!(
+        client.get_json(&secret, "/v1/ledger/log").await.0,
+        StatusCode::OK
+    );
+    let (status, _) = client.send(Method::GET, &secret, "/v1/tokens", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Malformed requests change nothing.
+    for bad in [
+        json!({"name": "x"}),
+        json!({"name": "x", "role": "root"}),
+        json!({"name": "  ", "role": "legal"}),
+        json!({"name": "x", "role": "legal", "owner_email": "nobody"}),
+        json!({"name": "x", "role": "legal", "scopes": []}),
+    ] {
+        let (status, body) = client
+            .send(Method::POST, admin, "/v1/tokens", Some(bad.clone()))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    let (status, listed) = client.send(Method::GET, admin, "/v1/tokens", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{listed}");
+    let auditor = tokens.iter().find(|t| t["id"] == id.as_str()).unwrap();
+    assert_eq!(auditor["name"], "outside auditor");
+    assert_eq!(auditor["revoked_at"], Value::Null);
+    let created = auditor["created_at"].as_str().unwrap();
+    assert!(
+        custody_verifier::time::UtcTime::parse_rfc3339(created).is_ok(),
+        "{created}"
+    );
+    let text = listed.to_string();
+    assert!(
+        !text.contains(&secret) && !text.contains(admin),
+        "a list shows no secret"
+    );
+
+    // An admin cannot revoke the token it is using, nor one that does not exist.
+    let own = tokens.iter().find(|t| t["id"] != id.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = client
+        .send(Method::DELETE, admin, &format!("/v1/tokens/{own}"), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = client
+        .send(Method::DELETE, admin, "/v1/tokens/00000000deadbeef", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Another organisation's admin neither sees nor revokes acme's tokens.
+    let other = auth::issue(&running.service.db, "globex", Role::Admin, "globex admin")
+        .await
+        .unwrap();
+    let (_, theirs) = client
+        .send(Method::GET, other.expose(), "/v1/tokens", None)
+        .await;
+    assert_eq!(theirs["tokens"].as_array().unwrap().len(), 1, "{theirs}");
+    let (status, _) = client
+        .send(
+            Method::DELETE,
+            other.expose(),
+            &format!("/v1/tokens/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        client.get_json(&secret, "/v1/ledger/log").await.0,
+        StatusCode::OK
+    );
+
+    // Revoked, the token stops working at once, and stays listed with its revocation.
+    let (status, body) = client
+        .send(Method::DELETE, admin, &format!("/v1/tokens/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        client.get_json(&secret, "/v1/ledger/log").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = client
+        .send(Method::DELETE, admin, &format!("/v1/tokens/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = client.send(Method::GET, admin, "/v1/tokens", None).await;
+    let auditor = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert!(auditor["revoked_at"].is_string(), "{auditor}");
+
+    running.service.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_on_sqlite() {
+    token_scenario(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_on_postgres() {
+    let server = postgres::shared();
+    let db = server.create_database().await;
+    token_scenario(Some(server.url(&db))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

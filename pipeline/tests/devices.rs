@@ -388,6 +388,122 @@ fn handled_id(queued: &[SignedCommandRecord], device_id: &str) -> String {
         .clone()
 }
 
+/// An admin revokes a lost laptop: its credential stops working at once, the lockout
+/// that follows sends commands only to the employee's other device, and the list says so.
+async fn revoked_device_scenario(database_url: Option<String>) {
+    let running = start(database_url).await;
+    let admin = Some(format!("Bearer {}", running.admin));
+    let body = json!({"id": "emp-7", "email": "emp7@acme.example"});
+    assert_eq!(
+        running.post(admin.clone(), "/v1/employees", body).await.0,
+        StatusCode::CREATED
+    );
+    let token = running.enrollment_token(&running.admin, "emp-7").await;
+    let (kept, kept_credential) = running.enroll_raw(&token, "desktop").await;
+    let token = running.enrollment_token(&running.admin, "emp-7").await;
+    let (lost, lost_credential) = running.enroll_raw(&token, "lost laptop").await;
+    let lost_auth = Some(format!("Device {lost_credential}"));
+    assert_eq!(
+        running
+            .get(lost_auth.clone(), "/v1/device/commands?wait=0")
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    let revoke = |auth: Option<String>, device: String| {
+        let request = running
+            .http
+            .delete(format!("{}/v1/devices/{device}", running.base));
+        async move {
+            let request = match auth {
+                Some(auth) => request.header("authorization", auth),
+                None => request,
+            };
+            let response = request.send().await.unwrap();
+            (
+                response.status(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    // Only an admin of the device's organisation can revoke it.
+    let auditor = auth::issue(&running.service.db, "acme", Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    let (status, _) = revoke(Some(format!("Bearer {}", auditor.expose())), lost.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let stranger = auth::issue(&running.service.db, "globex", Role::Admin, "globex")
+        .await
+        .unwrap();
+    let (status, _) = revoke(Some(format!("Bearer {}", stranger.expose())), lost.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = revoke(admin.clone(), lost.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = revoke(admin.clone(), lost.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "revoked once");
+    assert_eq!(
+        running.get(lost_auth, "/v1/device/commands?wait=0").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, listed) = running
+        .get(admin.clone(), "/v1/devices?subject=emp-7")
+        .await;
+    let mut revoked: Vec<(&str, bool)> = listed["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["device_id"].as_str().unwrap(),
+                d["revoked"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    revoked.sort_by_key(|(_, revoked)| *revoked);
+    assert_eq!(revoked, [(kept.as_str(), false), (lost.as_str(), true)]);
+
+    let body = json!({"email": "emp7@acme.example", "confirm": true});
+    let (status, case) = running.post(admin.clone(), "/v1/lockouts", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let sent = loop {
+        let nodes = running
+            .service
+            .ledger
+            .case_nodes("acme", &case_id)
+            .await
+            .unwrap();
+        if let Some(sent) = nodes.iter().find(|n| n.kind == "device_lock_sent") {
+            break serde_json::from_slice::<Value>(&sent.bytes).unwrap()["body"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no lock command sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(sent["devices"], 1, "{sent}");
+    let (_, polled) = running
+        .get(
+            Some(format!("Device {kept_credential}")),
+            "/v1/device/commands?wait=0",
+        )
+        .await;
+    assert_eq!(polled["commands"].as_array().unwrap().len(), 1, "{polled}");
+    running.service.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_devices_on_sqlite() {
+    revoked_device_scenario(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_devices_on_postgres() {
+    let server = postgres::shared();
+    let db = server.create_database().await;
+    revoked_device_scenario(Some(server.url(&db))).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_lock_commands_on_sqlite() {
     scenario(None).await;

@@ -62,10 +62,14 @@ const ROUTED: &[(&str, &str)] = &[
     ("get", "/v1/hris/sync-log/{case_id}"),
     ("get", "/.well-known/custody-command-key"),
     ("get", "/v1/devices"),
+    ("delete", "/v1/devices/{device_id}"),
     ("post", "/v1/devices/enrollment-tokens"),
     ("post", "/v1/devices/enroll"),
     ("get", "/v1/device/commands"),
     ("post", "/v1/device/commands/{command_id}/ack"),
+    ("get", "/v1/tokens"),
+    ("post", "/v1/tokens"),
+    ("delete", "/v1/tokens/{id}"),
 ];
 
 #[tokio::test]
@@ -96,14 +100,17 @@ async fn every_documented_route_is_served_and_every_route_documented() {
             .replace("{index}", "0")
             .replace("{hash}", &"0".repeat(64))
             .replace("{case_id}", "c")
+            .replace("{id}", "0000000000000000")
+            .replace("{device_id}", "dev_0")
             .replace("consistency", "consistency?from=0&to=0")
             .replace("export/range", "export/range?from=0&to=1");
         let url = format!("http://{}{concrete}", service.addr);
-        let request = if method == "post" {
-            http.post(url)
-                .json(&serde_json::json!({"kind": "legal_hold"}))
-        } else {
-            http.get(url)
+        let request = match method.as_str() {
+            "post" => http
+                .post(url)
+                .json(&serde_json::json!({"kind": "legal_hold"})),
+            "delete" => http.delete(url),
+            _ => http.get(url),
         };
         let response = request.bearer_auth(token.trim()).send().await.unwrap();
         let status = response.status();

@@ -12,7 +12,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use custody_verifier::command::SIGNING_CONTEXT;
 use serde::Deserialize;
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/custody-command-key", get(command_key))
         .route("/v1/devices", get(list_devices))
+        .route("/v1/devices/{device_id}", delete(revoke_device))
         .route(
             "/v1/devices/enrollment-tokens",
             post(create_enrollment_token),
@@ -111,6 +112,22 @@ async fn list_devices(
         .list(&principal.org, query.subject.as_deref())
         .await?;
     Ok(Json(json!({ "devices": devices })))
+}
+
+/// `DELETE /v1/devices/{device_id}`: revoke a device (lost, replaced, or no longer
+/// the employee's; admins). Its credential stops working at once.
+async fn revoke_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(device_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(&[Role::Admin])?;
+    if !state.devices.revoke(&principal.org, &device_id).await? {
+        return Err(ApiError::NotFound {
+            what: format!("active device {device_id}"),
+        });
+    }
+    Ok(Json(json!({ "device_id": device_id, "revoked": true })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@ mod directory;
 mod error;
 pub mod ledger;
 mod lockouts;
+mod tokens;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -44,7 +45,12 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/v1/ledger", ledger::router())
         .merge(devices::router())
-        .nest("/v1", directory::router().merge(lockouts::router()))
+        .nest(
+            "/v1",
+            directory::router()
+                .merge(lockouts::router())
+                .merge(tokens::router()),
+        )
         .with_state(state)
 }
 

@@ -124,6 +124,17 @@ impl Devices {
         })
     }
 
+    /// Revokes `org`'s device `device_id`: its credential stops working at once and no
+    /// further lock command is queued for it. False if `org` has no such active device.
+    pub async fn revoke(&self, org: &str, device_id: &str) -> Result<bool, DeviceError> {
+        let revoked =
+            store::revoke_device(&self.db, org, device_id, crate::clock::now_unix()).await?;
+        if revoked {
+            tracing::info!(%org, %device_id, "device revoked");
+        }
+        Ok(revoked)
+    }
+
     /// The devices enrolled in `org`, optionally only `subject`'s.
     pub async fn list(
         &self,

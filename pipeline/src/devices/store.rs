@@ -148,6 +148,25 @@ pub(crate) async fn redeem_enrollment(
     Ok(Some((org, subject)))
 }
 
+/// Revokes `org`'s device `device_id` at `now` (Unix seconds); false if it has no such
+/// device that is still active.
+pub(crate) async fn revoke_device(
+    db: &Database,
+    org: &str,
+    device_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE devices SET revoked_at = $1 WHERE org = $2 AND device_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(org)
+    .bind(device_id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The (device id, org, subject) of an active credential.
 pub(crate) async fn device_by_credential(
     db: &Database,

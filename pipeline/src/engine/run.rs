@@ -275,7 +275,7 @@ impl Engine {
                 claim.case_id, claim.step, claim.attempts
             )),
         };
-        self.inner.ledger.append(&claim.org, node).await?;
+        self.record(&claim.org, node).await?;
         store::needs_attention(&self.inner.db, &self.inner.owner, claim, reason).await?;
         Ok(())
     }
