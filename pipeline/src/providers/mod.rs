@@ -11,8 +11,10 @@
 //!   times ([`RetryPolicy`]); then [`ProviderError::Retryable`] carries the last
 //!   `Retry-After` so the engine can reschedule the step.
 //! - **Never silently skipped.** Rejected credentials and leavers the API cannot
-//!   remove (an Anthropic admin, an Azure grant above the configured scopes) are
-//!   [`ProviderError::NeedsAttention`] with the reason.
+//!   remove (an Anthropic admin, an Azure grant above the configured scopes or held
+//!   through a nested group) are [`ProviderError::NeedsAttention`] with the reason.
+//! - **Every change journaled.** Each action that changed something is reported to the
+//!   [`ActionJournal`] as soon as the provider confirms it.
 //! - **Secrets stay secret.** Credentials are [`Secret`]s: never in `Debug`, logs or
 //!   error messages.
 //!

@@ -26,11 +26,10 @@
 //! disabling the account cannot tell a re-run from a first run and revokes again,
 //! which is harmless.)
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use reqwest::{Method, Url};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::config::is_guid;
 use super::entra::{Audience, TokenClient};
@@ -41,11 +40,15 @@ use super::{
 };
 use super::{ActionJournal, Actions};
 
+mod grants;
+mod graph;
+
+use grants::Grants;
+
 /// Microsoft.Authorization role assignments API version.
 const API_VERSION: &str = "2022-04-01";
+/// Pages of role assignments followed per scope before the answer is deemed broken.
 const MAX_PAGES: usize = 10_000;
-/// Most group ids one Graph `checkMemberGroups` request takes.
-const CHECK_GROUPS_MAX: usize = 20;
 
 /// The Azure OpenAI (ARM + Graph) client.
 pub(crate) struct AzureOpenAi {
@@ -86,83 +89,6 @@ struct AssignmentProperties {
     principal_id: Option<String>,
     #[serde(rename = "principalType")]
     principal_type: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct GraphUser {
-    #[serde(rename = "accountEnabled")]
-    account_enabled: Option<bool>,
-}
-
-/// Graph's answer to `checkMemberGroups`: the group ids the object is in.
-#[derive(Deserialize)]
-struct GroupIds {
-    value: Vec<String>,
-}
-
-/// The role assignments that apply to the principal, by what revoking them takes.
-#[derive(Default)]
-struct Grants {
-    /// The principal's own, within a configured scope: deleted.
-    direct: Vec<Assignment>,
-    /// Groups with an assignment within a configured scope, by lower-case id (the id
-    /// as ARM gave it): the principal leaves them.
-    groups: BTreeMap<String, String>,
-    /// Ids of assignments above every configured scope: not ours to remove.
-    above: Vec<String>,
-    /// Assignments within scope held by a principal that is neither the user nor a
-    /// group it can leave (a foreign group, no principal id), with its type.
-    foreign: Vec<String>,
-}
-
-impl Grants {
-    fn sort(
-        found: impl IntoIterator<Item = Assignment>,
-        principal: &str,
-        scopes: &[String],
-    ) -> Self {
-        let mut grants = Grants::default();
-        for a in found {
-            let p = &a.properties;
-            let holder = p.principal_id.as_deref().unwrap_or_default();
-            if !scopes.iter().any(|s| within(&p.scope, s)) {
-                grants.above.push(a.id);
-            } else if holder.eq_ignore_ascii_case(principal) {
-                grants.direct.push(a);
-            } else if p.principal_type.as_deref() == Some("Group") && is_guid(holder) {
-                grants
-                    .groups
-                    .entry(holder.to_ascii_lowercase())
-                    .or_insert_with(|| holder.to_owned());
-            } else {
-                let kind = p
-                    .principal_type
-                    .as_deref()
-                    .unwrap_or("unknown principal type");
-                grants.foreign.push(format!("{} ({kind})", a.id));
-            }
-        }
-        grants
-    }
-
-    /// What keeps access that this client does not remove.
-    fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if !self.above.is_empty() {
-            problems.push(format!(
-                "{} role assignment(s) above the configured scopes, which still grant access: [{}]",
-                self.above.len(),
-                self.above.join(", ")
-            ));
-        }
-        if !self.foreign.is_empty() {
-            problems.push(format!(
-                "role assignment(s) held through principals it cannot be taken out of: [{}]",
-                self.foreign.join(", ")
-            ));
-        }
-        problems
-    }
 }
 
 impl AzureOpenAi {
@@ -396,170 +322,6 @@ impl AzureOpenAi {
         Ok(url)
     }
 
-    /// Take the principal out of each group: how many memberships were removed now.
-    /// What is left for a person (nested memberships, groups Entra will not change) is
-    /// added to `problems`.
-    async fn leave_groups(
-        &self,
-        graph: &Transport,
-        base: &Url,
-        principal: &str,
-        groups: &[&str],
-        actions: &mut Actions<'_>,
-        problems: &mut Vec<String>,
-    ) -> Result<usize, ProviderError> {
-        let mut removed = 0;
-        let mut not_members = Vec::new();
-        for &group in groups {
-            let segments = ["v1.0", "groups", group, "members", principal, "$ref"];
-            let url = http::endpoint(base, &segments, &[]);
-            let target = format!("{group}/{principal}");
-            match graph
-                .send(Method::DELETE, url, None, "remove group member")
-                .await
-            {
-                Ok(reply) if reply.is_not_found() => not_members.push((group, reply)),
-                Ok(reply) => {
-                    removed += 1;
-                    let action = Action::deleted("remove_group_member", target, &reply);
-                    actions.push(action).await;
-                }
-                Err(ProviderError::Protocol { reason }) => problems.push(format!(
-                    "Entra did not take it out of group {group} ({reason}); the members of a \
-                     dynamic or on-premises-synced group are changed at their source"
-                )),
-                Err(e) => return Err(e),
-            }
-        }
-        if not_members.is_empty() {
-            return Ok(removed);
-        }
-        let ids: Vec<&str> = not_members.iter().map(|(group, _)| *group).collect();
-        let still_in = self.member_of(graph, base, principal, &ids).await?;
-        let mut nested = Vec::new();
-        for (group, reply) in not_members {
-            if still_in.contains(&group.to_ascii_lowercase()) {
-                nested.push(group);
-            } else {
-                let target = format!("{group}/{principal}");
-                let action = Action::deleted("remove_group_member", target, &reply);
-                actions.push(action).await;
-            }
-        }
-        if !nested.is_empty() {
-            problems.push(format!(
-                "it is in group(s) [{}] through another group (nested membership): take it \
-                 out of the group that is a member of them",
-                nested.join(", ")
-            ));
-        }
-        Ok(removed)
-    }
-
-    /// Which of `groups` the principal is in, directly or through other groups, as
-    /// lower-case ids (none if Graph does not know the principal).
-    async fn member_of(
-        &self,
-        graph: &Transport,
-        base: &Url,
-        principal: &str,
-        groups: &[&str],
-    ) -> Result<BTreeSet<String>, ProviderError> {
-        let url = http::endpoint(
-            base,
-            &["v1.0", "users", principal, "checkMemberGroups"],
-            &[],
-        );
-        let mut found = BTreeSet::new();
-        for chunk in groups.chunks(CHECK_GROUPS_MAX) {
-            let body = json!({ "groupIds": chunk });
-            let reply = graph
-                .send(Method::POST, url.clone(), Some(&body), "checkMemberGroups")
-                .await?;
-            if reply.is_not_found() {
-                return Ok(BTreeSet::new());
-            }
-            let ids: GroupIds = reply.json("Graph checkMemberGroups")?;
-            found.extend(ids.value.iter().map(|id| id.to_ascii_lowercase()));
-        }
-        Ok(found)
-    }
-
-    /// Revoke sessions and disable the account as configured; whether the Entra user
-    /// exists.
-    async fn entra(
-        &self,
-        graph: &Transport,
-        base: &Url,
-        principal: &str,
-        actions: &mut Actions<'_>,
-    ) -> Result<bool, ProviderError> {
-        let user_url = http::endpoint(base, &["v1.0", "users", principal], &[]);
-        let mut select = user_url.clone();
-        select.set_query(Some("$select=id,accountEnabled"));
-        let lookup = graph
-            .send(Method::GET, select, None, "GET Entra user")
-            .await?;
-        let s = &self.settings;
-        let gone = |action: &str| {
-            Action::confirmed(action, principal, ActionOutcome::AlreadyGone, &lookup)
-        };
-        if lookup.is_not_found() {
-            for (on, action) in [
-                (s.revoke_sessions, "revoke_sign_in_sessions"),
-                (s.disable_entra_account, "disable_entra_account"),
-            ] {
-                if on {
-                    actions.push(gone(action)).await;
-                }
-            }
-            return Ok(false);
-        }
-        let user: GraphUser = lookup.json("Graph GET user")?;
-        let already_disabled = user.account_enabled == Some(false);
-        if s.revoke_sessions {
-            if already_disabled && s.disable_entra_account {
-                actions.push(gone("revoke_sign_in_sessions")).await;
-            } else {
-                let url = http::endpoint(
-                    base,
-                    &["v1.0", "users", principal, "revokeSignInSessions"],
-                    &[],
-                );
-                let reply = graph
-                    .send(Method::POST, url, None, "revokeSignInSessions")
-                    .await?;
-                actions
-                    .push(Action::confirmed(
-                        "revoke_sign_in_sessions",
-                        principal,
-                        outcome_of(&reply, ActionOutcome::Done),
-                        &reply,
-                    ))
-                    .await;
-            }
-        }
-        if s.disable_entra_account {
-            if already_disabled {
-                actions.push(gone("disable_entra_account")).await;
-            } else {
-                let body = json!({ "accountEnabled": false });
-                let reply = graph
-                    .send(Method::PATCH, user_url, Some(&body), "PATCH Entra user")
-                    .await?;
-                actions
-                    .push(Action::confirmed(
-                        "disable_entra_account",
-                        principal,
-                        outcome_of(&reply, ActionOutcome::Disabled),
-                        &reply,
-                    ))
-                    .await;
-            }
-        }
-        Ok(true)
-    }
-
     fn arm_url(&self, path: &str, query: &[(&str, &str)]) -> Url {
         let mut q = vec![("api-version", API_VERSION)];
         q.extend_from_slice(query);
@@ -621,6 +383,8 @@ fn within(scope: &str, configured: &str) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -655,58 +419,6 @@ mod tests {
             "",
         ] {
             assert!(principal_id(&leaver(bad)).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn grants_sort_by_what_revoking_them_takes() {
-        let user = "ce2ce14e-85d7-4629-bdbc-454d0519d987";
-        let group = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f00000001";
-        let sub = "/subscriptions/a925f2f7";
-        let rg = "/subscriptions/a925f2f7/resourceGroups/rg";
-        let assignment =
-            |name: &str, scope: &str, holder: Option<&str>, kind: Option<&str>| Assignment {
-                id: format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
-                properties: AssignmentProperties {
-                    scope: scope.into(),
-                    principal_id: holder.map(str::to_owned),
-                    principal_type: kind.map(str::to_owned),
-                },
-            };
-        let found = [
-            assignment("own", rg, Some(&user.to_uppercase()), Some("User")),
-            assignment("group-1", rg, Some(group), Some("Group")),
-            assignment(
-                "group-2",
-                &format!("{rg}/x"),
-                Some(&group.to_uppercase()),
-                Some("Group"),
-            ),
-            assignment("above", sub, Some(user), Some("User")),
-            assignment("group-above", sub, Some(group), Some("Group")),
-            assignment("foreign", rg, Some(group), Some("ForeignGroup")),
-            assignment("odd-group", rg, Some("not-a-guid"), Some("Group")),
-            assignment("nobody", rg, None, None),
-        ];
-        let grants = Grants::sort(found, user, &[rg.to_owned()]);
-        let direct: Vec<&str> = grants.direct.iter().map(|a| a.id.as_str()).collect();
-        assert_eq!(direct.len(), 1);
-        assert!(direct[0].ends_with("/own"));
-        let groups: Vec<&String> = grants.groups.values().collect();
-        assert_eq!(
-            groups,
-            [group],
-            "one removal per group, its assignments never deleted"
-        );
-        assert_eq!(grants.above.len(), 2);
-        assert_eq!(grants.foreign.len(), 3);
-        let problems = grants.problems().join("; ");
-        for words in [
-            "above the configured scopes",
-            "(ForeignGroup)",
-            "(unknown principal type)",
-        ] {
-            assert!(problems.contains(words), "{problems}");
         }
     }
 
