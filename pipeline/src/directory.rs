@@ -333,6 +333,17 @@ fn provider_from_row(row: &sqlx::any::AnyRow) -> Result<(ProviderInfo, Vec<u8>),
     Ok((info, row.try_get(4)?))
 }
 
+/// Disconnects provider `id` of `org`: its sealed credentials are deleted, and later
+/// lockouts no longer revoke there. False if `org` has no such provider.
+pub async fn remove_provider(db: &Database, org: &str, id: &str) -> Result<bool, DirectoryError> {
+    let done = sqlx::query("DELETE FROM providers WHERE org = $1 AND provider_id = $2")
+        .bind(org)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Every connected provider of `org` (without credentials), by id.
 pub async fn providers(db: &Database, org: &str) -> Result<Vec<ProviderInfo>, DirectoryError> {
     let rows = sqlx::query(

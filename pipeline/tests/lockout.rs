@@ -395,6 +395,91 @@ async fn providers_are_revoked_once_and_bad_credentials_need_a_person() {
     service.shutdown().await.unwrap();
 }
 
+/// An admin disconnects a provider: its credentials are gone, only an admin may do it,
+/// and the lockout that follows neither plans nor sends anything there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnected_provider_is_left_out_of_later_lockouts() {
+    const KEY: &str = "sk-admin-engine-test-key";
+    let (service, api, _data) = start(None).await;
+    let kept = fakes::openai::start(openai_org(), KEY).await;
+    let dropped = fakes::openai::start(openai_org(), KEY).await;
+    api.post(
+        "/v1/employees",
+        json!({"id": "emp-1042", "email": "dana@acme.example"}),
+    )
+    .await;
+    for (id, fake) in [("openai", &kept), ("openai-old", &dropped)] {
+        let body =
+            json!({"id": id, "kind": "openai", "base_url": fake.base_url, "credential": KEY});
+        assert_eq!(api.post("/v1/providers", body).await.0, StatusCode::CREATED);
+    }
+    let delete = async |token: &str, id: &str| {
+        let response = api
+            .http
+            .delete(format!("{}/v1/providers/{id}", api.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+    let (_, auditor) = api
+        .post("/v1/tokens", json!({"name": "auditor", "role": "auditor"}))
+        .await;
+    let auditor = auditor["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        delete(&auditor, "openai-old").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) = delete(&api.token, "openai-old").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["connected"], false);
+    assert_eq!(
+        delete(&api.token, "openai-old").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, listed) = api.get("/v1/providers").await;
+    let ids: Vec<&str> = listed["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["openai"]);
+
+    let (_, case) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": true}),
+        )
+        .await;
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let done = api.wait_for_status(&case_id, "completed").await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let mut steps: Vec<&str> = done["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    steps.sort_unstable();
+    assert_eq!(
+        steps,
+        [
+            "complete",
+            "invalidate_sessions",
+            "lock_devices",
+            "revoke:openai"
+        ]
+    );
+    assert!(kept.control.served_writes() > 0);
+    assert_eq!(dropped.control.served_writes(), 0);
+    service.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enrolled_device_locks_and_its_acknowledgement_is_in_the_case_bundle() {
     use custody_pipeline::agent::{self, Agent, EnrollArgs, Secret};

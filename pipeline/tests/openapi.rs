@@ -54,6 +54,7 @@ const ROUTED: &[(&str, &str)] = &[
     ("post", "/v1/employees"),
     ("get", "/v1/providers"),
     ("post", "/v1/providers"),
+    ("delete", "/v1/providers/{id}"),
     ("get", "/v1/lockouts"),
     ("post", "/v1/lockouts"),
     ("get", "/v1/lockouts/{case_id}"),
