@@ -2,7 +2,7 @@
 //!
 //! `custody serve` runs the HTTP API with its background checkpointer and stamper;
 //! `custody demo` runs a short end-to-end demonstration against an in-process server;
-//! `custody token create` issues an API token.
+//! `custody token create` issues an API token; `custody org create` adds an organisation.
 
 use std::process::ExitCode;
 
@@ -35,6 +35,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// The reference device agent: enroll a device, then poll for and apply lock commands.
     #[command(subcommand)]
     Agent(custody_pipeline::agent::AgentCommand),
@@ -58,6 +61,19 @@ enum TokenCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation (its log and log key; nothing if it exists) and issue it an
+    /// admin token; prints the token's secret once.
+    Create {
+        #[command(flatten)]
+        serve: ServeConfig,
+        /// The organisation's name (`[a-z0-9-]`, as in its log origin).
+        #[arg(long)]
+        org: String,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -77,6 +93,7 @@ async fn main() -> ExitCode {
             role,
             name,
         }) => create_token(&serve, &org, role, &name).await,
+        Command::Org(OrgCommand::Create { serve, org }) => create_org(&serve, &org).await,
     };
     match result {
         Ok(code) => code,
@@ -99,6 +116,17 @@ async fn create_token(
     ledger.close().await;
     let db = Database::open(&serve.database_url()).await?;
     let secret = auth::issue(&db, org, role, name).await?;
+    // The secret goes to stdout for the person who asked for it, never to the log.
+    println!("{}", secret.expose());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn create_org(serve: &ServeConfig, org: &str) -> Result<ExitCode, server::ServeError> {
+    let (info, secret) = server::create_org(serve, org).await?;
+    eprintln!(
+        "organisation {org}: log origin {}, log key {}",
+        info.origin, info.vkey
+    );
     // The secret goes to stdout for the person who asked for it, never to the log.
     println!("{}", secret.expose());
     Ok(ExitCode::SUCCESS)

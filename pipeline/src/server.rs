@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use custody_ledger::stamper::{Stamper, StamperConfig, StampingTsa};
 use custody_ledger::tsa::{DevTsa, HttpTsa, HttpTsaConfig, TsaTrust};
-use custody_ledger::{Checkpointer, Ledger, LedgerConfig};
+use custody_ledger::{Checkpointer, Ledger, LedgerConfig, OrgInfo};
 use custody_verifier::timestamp::TrustAnchors;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -242,6 +242,24 @@ fn tsa_name(url: &str, i: usize) -> String {
     } else {
         host.to_owned()
     }
+}
+
+/// Creates organisation `org` (its log and log key), or finds it if it exists, and
+/// issues it an admin token: how an operator adds a tenant to a running deployment
+/// (`custody org create`). The secret is returned, never logged.
+pub async fn create_org(
+    config: &ServeConfig,
+    org: &str,
+) -> Result<(OrgInfo, auth::TokenSecret), ServeError> {
+    let ledger = open_ledger(config).await?;
+    let created = ledger.create_org(org).await;
+    ledger.close().await;
+    let info = created?;
+    let db = Database::open(&config.database_url()).await?;
+    let secret = auth::issue(&db, org, Role::Admin, "first admin (custody org create)").await?;
+    db.pool().close().await;
+    tracing::info!(org, origin = %info.origin, log_key = %info.vkey, "organisation ready; admin token issued");
+    Ok((info, secret))
 }
 
 /// Creates the bootstrap organisation and, the first time, an admin token in a file

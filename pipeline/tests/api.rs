@@ -398,6 +398,36 @@ async fn token_scenario(database_url: Option<String>) {
     running.service.shutdown().await.unwrap();
 }
 
+/// An operator adds an organisation to a running service: it gets its own log and an
+/// admin token that works at once, for that organisation only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_added_to_a_running_service() {
+    let running = start(None).await;
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: running.base.clone(),
+    };
+    let config = ServeConfig {
+        origin_host: "api.test".into(),
+        ..ServeConfig::in_dir(running._data.path().to_path_buf())
+    };
+    assert!(server::create_org(&config, "Not An Org!").await.is_err());
+    let (info, admin) = server::create_org(&config, "globex").await.unwrap();
+    assert_eq!(info.origin, "api.test/custody/globex");
+    let (status, log) = client.get_json(admin.expose(), "/v1/ledger/log").await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    assert_eq!(log["origin"], "api.test/custody/globex");
+    let (status, tokens) = client
+        .send(reqwest::Method::GET, admin.expose(), "/v1/tokens", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tokens["tokens"].as_array().unwrap().len(), 1, "{tokens}");
+    // Again: the same log, one more token.
+    let (again, _) = server::create_org(&config, "globex").await.unwrap();
+    assert_eq!(again.vkey, info.vkey);
+    running.service.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_on_sqlite() {
     token_scenario(None).await;
