@@ -395,6 +395,87 @@ async fn providers_are_revoked_once_and_bad_credentials_need_a_person() {
     service.shutdown().await.unwrap();
 }
 
+/// An Anthropic admin cannot be removed through the API: the step disables their keys,
+/// then stops for a person; its `step_needs_attention` node names the journaled key
+/// deactivations as parents, so the evidence shows what was done before it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_stops_for_a_person_names_what_it_did() {
+    use fakes::anthropic as ant;
+    const KEY: &str = "sk-ant-admin01-engine-test";
+    let (service, api, _data) = start(None).await;
+    let key = |id: &str, owner: &str| ant::ApiKey {
+        id: id.into(),
+        status: "active".into(),
+        created_by: Some(owner.into()),
+        principal: Some(owner.into()),
+        workspace_id: "wrkspc_1".into(),
+    };
+    let org = ant::OrgState {
+        users: vec![ant::User {
+            id: "user_01dana".into(),
+            email: "dana@acme.example".into(),
+            role: "admin".into(),
+        }],
+        workspaces: vec![],
+        api_keys: vec![
+            key("apikey_1", "user_01dana"),
+            key("apikey_2", "user_01dana"),
+        ],
+        invites: vec![],
+        page_cap: 10,
+    };
+    let anthropic = ant::start(org, KEY).await;
+    api.post(
+        "/v1/employees",
+        json!({"id": "emp-1042", "email": "dana@acme.example"}),
+    )
+    .await;
+    let body = json!({"id": "anthropic", "kind": "anthropic", "base_url": anthropic.base_url, "credential": KEY});
+    assert_eq!(api.post("/v1/providers", body).await.0, StatusCode::CREATED);
+    let (_, case) = api
+        .post(
+            "/v1/lockouts",
+            json!({"email": "dana@acme.example", "confirm": true}),
+        )
+        .await;
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let parked = api.wait_for_status(&case_id, "needs_attention").await;
+    assert_eq!(parked["status"], "needs_attention", "{parked}");
+
+    let nodes = service.ledger.case_nodes("acme", &case_id).await.unwrap();
+    let actions: Vec<u64> = nodes
+        .iter()
+        .filter(|n| n.kind == "provider_action")
+        .map(|n| n.index)
+        .collect();
+    assert_eq!(actions.len(), 2, "one node per disabled key");
+    let attention = nodes
+        .iter()
+        .find(|n| n.kind == "step_needs_attention")
+        .unwrap();
+    let parents: Vec<u64> = custody_verifier::node::decode(&attention.bytes)
+        .unwrap()
+        .node()
+        .parents
+        .iter()
+        .map(|p| p.index)
+        .collect();
+    let trigger = nodes
+        .iter()
+        .find(|n| n.kind == "lockout_requested")
+        .unwrap();
+    let mut expected = actions.clone();
+    expected.push(trigger.index);
+    expected.sort_unstable();
+    assert_eq!(parents, expected);
+    assert_eq!(
+        anthropic.control.served_writes(),
+        2,
+        "two keys set inactive, nothing else"
+    );
+    service.shutdown().await.unwrap();
+}
+
 /// An admin disconnects a provider: its credentials are gone, only an admin may do it,
 /// and the lockout that follows neither plans nor sends anything there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,12 +36,8 @@ enum Outcome {
         reason: String,
         after: Option<Duration>,
     },
-    /// Only a person can make this step succeed; `evidence` names the nodes of what
-    /// the step did get done (a provider's journaled actions).
-    Attention {
-        reason: String,
-        evidence: Vec<ParentRef>,
-    },
+    /// Only a person can make this step succeed.
+    Attention { reason: String },
 }
 
 /// A running engine: the claim loop and the recorder. Dropping it stops both at once;
@@ -237,30 +233,28 @@ impl Engine {
             }
             Outcome::Retry { reason, .. } => {
                 let reason = format!("gave up after {} attempts: {reason}", claim.attempts);
-                self.park(claim, &case, &reason, Vec::new()).await?;
+                self.park(claim, &case, &reason).await?;
             }
-            Outcome::Attention { reason, evidence } => {
-                self.park(claim, &case, &reason, evidence).await?
-            }
+            Outcome::Attention { reason } => self.park(claim, &case, &reason).await?,
         }
         Ok(())
     }
 
-    /// Records that a step needs a person (a custody node, never a silent skip).
-    async fn park(
-        &self,
-        claim: &Claim,
-        case: &CaseRow,
-        reason: &str,
-        evidence: Vec<ParentRef>,
-    ) -> Result<(), EngineError> {
-        let mut parents = evidence;
+    /// Records that a step needs a person (a custody node, never a silent skip). Its
+    /// parents are the trigger and whatever the step did get done: the provider actions
+    /// journaled by this and earlier attempts.
+    async fn park(&self, claim: &Claim, case: &CaseRow, reason: &str) -> Result<(), EngineError> {
+        let recorded = self
+            .inner
+            .ledger
+            .case_nodes(&claim.org, &claim.case_id)
+            .await?;
+        let mut parents = journaled_actions(claim, &recorded);
         parents.push(ParentRef {
             index: case.trigger_index,
             hash: case.trigger_hash,
         });
         parents.sort();
-        parents.dedup();
         let node = NewNode {
             kind: "step_needs_attention".into(),
             case_id: Some(claim.case_id.clone()),
@@ -297,7 +291,6 @@ impl Engine {
                     "employee {} is no longer in the directory",
                     case.employee_id
                 ),
-                evidence: Vec::new(),
             });
         };
         Ok(match &claim.step {
@@ -307,7 +300,6 @@ impl Engine {
                 else {
                     return Ok(Outcome::Attention {
                         reason: format!("provider {id} is no longer connected"),
-                        evidence: Vec::new(),
                     });
                 };
                 let leaver = Leaver {
@@ -339,10 +331,7 @@ impl Engine {
                         reason,
                         after: retry_after,
                     },
-                    Err(ProviderError::NeedsAttention { reason }) => Outcome::Attention {
-                        reason,
-                        evidence: actions,
-                    },
+                    Err(ProviderError::NeedsAttention { reason }) => Outcome::Attention { reason },
                     Err(other) => Outcome::Retry {
                         reason: other.to_string(),
                         after: None,
@@ -423,6 +412,25 @@ impl Engine {
 /// The kind of the node that journals one provider action.
 const ACTION_KIND: &str = "provider_action";
 
+/// The `provider_action` nodes journaled for `claim`'s step by any attempt, among the
+/// case's `recorded` nodes.
+fn journaled_actions(claim: &Claim, recorded: &[StoredNode]) -> Vec<ParentRef> {
+    let prefix = format!("{}/{}/action/", claim.case_id, claim.step);
+    recorded
+        .iter()
+        .filter(|n| {
+            n.kind == ACTION_KIND
+                && n.idempotency_key
+                    .as_deref()
+                    .is_some_and(|k| k.starts_with(&prefix))
+        })
+        .map(|n| ParentRef {
+            index: n.index,
+            hash: n.leaf_hash,
+        })
+        .collect()
+}
+
 /// The journal of one provider step: each action that changed something at the provider
 /// becomes a `provider_action` node of the case. The node goes to the recorder the
 /// moment the provider confirms the action, without holding up the next call; the
@@ -450,20 +458,7 @@ impl<'a> StepJournal<'a> {
         provider_id: &'a str,
         recorded: &[StoredNode],
     ) -> Self {
-        let prefix = format!("{}/{}/action/", claim.case_id, claim.step);
-        let earlier = recorded
-            .iter()
-            .filter(|n| {
-                n.kind == ACTION_KIND
-                    && n.idempotency_key
-                        .as_deref()
-                        .is_some_and(|k| k.starts_with(&prefix))
-            })
-            .map(|n| ParentRef {
-                index: n.index,
-                hash: n.leaf_hash,
-            })
-            .collect();
+        let earlier = journaled_actions(claim, recorded);
         StepJournal {
             engine,
             claim,
