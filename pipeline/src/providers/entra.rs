@@ -15,14 +15,14 @@
 //! and the first line of its description, never the form that was sent, and the secret
 //! is cut out of them should Entra ever echo it.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::http;
-use super::retry::{RetryPolicy, jitter_seed, parse_retry_after};
+use super::retry::{Attempt, RetryPolicy};
 use super::{EntraApp, ProviderError, Secret};
 
 /// Who a token is for.
@@ -75,15 +75,6 @@ struct ErrorAnswer {
     error_description: String,
 }
 
-/// What one attempt produced.
-enum Attempt {
-    Final(Result<Secret, ProviderError>),
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-}
-
 impl TokenClient {
     /// A client for `app`; its ids are checked and its login URL parsed here.
     pub(crate) fn new(
@@ -100,7 +91,7 @@ impl TokenClient {
         let base = http::base_url(&app.login_base_url, "Microsoft identity platform")?;
         let token_url = http::endpoint(&base, &[&app.tenant_id, "oauth2", "v2.0", "token"], &[]);
         Ok(TokenClient {
-            client: http::shared_http_client()?,
+            client: http::shared_client()?,
             token_url,
             client_id: app.client_id.clone(),
             client_secret,
@@ -110,40 +101,11 @@ impl TokenClient {
 
     /// A fresh token for `audience`, retrying transient failures.
     pub(crate) async fn token(&self, audience: Audience) -> Result<Secret, ProviderError> {
-        let attempts = self.policy.max_attempts.max(1);
-        let mut last = (String::new(), None);
-        for attempt in 1..=attempts {
-            match self.attempt(audience).await {
-                Attempt::Final(result) => return result,
-                Attempt::Transient {
-                    reason,
-                    retry_after,
-                } => {
-                    if retry_after.is_some_and(|wait| wait > self.policy.max_retry_after) {
-                        return Err(ProviderError::Retryable {
-                            reason,
-                            retry_after,
-                        });
-                    }
-                    if attempt < attempts {
-                        let wait = retry_after
-                            .unwrap_or_else(|| self.policy.backoff(attempt + 1, jitter_seed()));
-                        let audience = audience.name();
-                        tracing::warn!(audience, attempt, ?wait, %reason, "retrying Entra token");
-                        tokio::time::sleep(wait).await;
-                    }
-                    last = (reason, retry_after);
-                }
-            }
-        }
-        let (reason, retry_after) = last;
-        Err(ProviderError::Retryable {
-            reason: format!("{reason} (after {attempts} attempts)"),
-            retry_after,
-        })
+        let what = format!("Entra token for {}", audience.name());
+        self.policy.run(&what, || self.attempt(audience)).await
     }
 
-    async fn attempt(&self, audience: Audience) -> Attempt {
+    async fn attempt(&self, audience: Audience) -> Attempt<Secret> {
         let what = format!("Entra token for {}", audience.name());
         let response = self
             .client
@@ -156,13 +118,13 @@ impl TokenClient {
             .await;
         let response = match response {
             Ok(response) => response,
-            Err(e) => return transport_failure(&what, e),
+            Err(e) => return http::transport_failure(&what, e),
         };
         let status = response.status();
-        let retry_after = retry_after(response.headers());
+        let retry_after = http::retry_after(response.headers());
         let body = match response.bytes().await {
             Ok(body) => body,
-            Err(e) => return transport_failure(&what, e),
+            Err(e) => return http::transport_failure(&what, e),
         };
         tracing::debug!(
             audience = audience.name(),
@@ -194,7 +156,7 @@ fn classify(
     body: &[u8],
     retry_after: Option<Duration>,
     secret: &Secret,
-) -> Attempt {
+) -> Attempt<Secret> {
     let code = status.as_u16();
     if status.is_success() {
         return Attempt::Final(token_from(what, body));
@@ -266,25 +228,6 @@ fn first_line(description: &str, secret: &Secret) -> String {
     } else {
         line.replace(secret.expose(), "<redacted>")
     }
-}
-
-fn transport_failure(what: &str, error: reqwest::Error) -> Attempt {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else {
-        "transport error"
-    };
-    Attempt::Transient {
-        reason: format!("{what}: {kind}: {}", error.without_url()),
-        retry_after: None,
-    }
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?;
-    parse_retry_after(value, SystemTime::now())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use super::retry::{RetryPolicy, jitter_seed, parse_retry_after};
+use super::retry::{Attempt, RetryPolicy, parse_retry_after};
 use super::{ProviderError, ProviderKind, Secret};
 
 /// How requests authenticate.
@@ -58,19 +58,11 @@ pub(crate) struct Transport {
     policy: RetryPolicy,
 }
 
-/// What one attempt produced.
-enum Attempt {
-    Final(Result<Reply, ProviderError>),
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-}
-
 /// The one HTTP client of the process, shared by every provider: its connection pool
 /// and TLS roots are built once, not per step. Redirects are not followed, so a
 /// credential is never sent anywhere but the configured host; timeouts are per request.
-fn shared_client() -> Result<reqwest::Client, ProviderError> {
+/// The Entra token endpoint (a form, no bearer) uses it directly.
+pub(crate) fn shared_client() -> Result<reqwest::Client, ProviderError> {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     if let Some(client) = CLIENT.get() {
         return Ok(client.clone());
@@ -106,37 +98,12 @@ impl Transport {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<Reply, ProviderError> {
-        let provider = self.provider.display_name();
-        let attempts = self.policy.max_attempts.max(1);
-        let mut last = (String::new(), None);
-        for attempt in 1..=attempts {
-            match self.attempt(method.clone(), url.clone(), body, what).await {
-                Attempt::Final(result) => return result,
-                Attempt::Transient {
-                    reason,
-                    retry_after,
-                } => {
-                    if retry_after.is_some_and(|wait| wait > self.policy.max_retry_after) {
-                        return Err(ProviderError::Retryable {
-                            reason,
-                            retry_after,
-                        });
-                    }
-                    if attempt < attempts {
-                        let wait = retry_after
-                            .unwrap_or_else(|| self.policy.backoff(attempt + 1, jitter_seed()));
-                        tracing::warn!(provider, what, attempt, ?wait, %reason, "retrying");
-                        tokio::time::sleep(wait).await;
-                    }
-                    last = (reason, retry_after);
-                }
-            }
-        }
-        let (reason, retry_after) = last;
-        Err(ProviderError::Retryable {
-            reason: format!("{reason} (after {attempts} attempts)"),
-            retry_after,
-        })
+        let label = format!("{} {what}", self.provider.display_name());
+        self.policy
+            .run(&label, || {
+                self.attempt(method.clone(), url.clone(), body, what)
+            })
+            .await
     }
 
     async fn attempt(
@@ -145,7 +112,7 @@ impl Transport {
         url: Url,
         body: Option<&serde_json::Value>,
         what: &str,
-    ) -> Attempt {
+    ) -> Attempt<Reply> {
         let provider = self.provider.display_name();
         let mut request = self
             .client
@@ -157,13 +124,13 @@ impl Transport {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return transport_failure(provider, what, e),
+            Err(e) => return transport_failure(&format!("{provider} {what}"), e),
         };
         let status = response.status();
         let headers = response.headers().clone();
         let body = match response.bytes().await {
             Ok(body) => body.to_vec(),
-            Err(e) => return transport_failure(provider, what, e),
+            Err(e) => return transport_failure(&format!("{provider} {what}"), e),
         };
         let request_id = request_id(&headers);
         tracing::debug!(
@@ -206,7 +173,7 @@ fn classify(
     headers: &HeaderMap,
     body: Vec<u8>,
     request_id: Option<String>,
-) -> Attempt {
+) -> Attempt<Reply> {
     let code = status.as_u16();
     if status.is_success() || status == StatusCode::NOT_FOUND {
         return Attempt::Final(Ok(Reply {
@@ -235,7 +202,8 @@ fn classify(
     }
 }
 
-fn transport_failure(provider: &str, what: &str, error: reqwest::Error) -> Attempt {
+/// A request that got no answer: worth another attempt. `what` names it in the reason.
+pub(crate) fn transport_failure<T>(what: &str, error: reqwest::Error) -> Attempt<T> {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -244,12 +212,13 @@ fn transport_failure(provider: &str, what: &str, error: reqwest::Error) -> Attem
         "transport error"
     };
     Attempt::Transient {
-        reason: format!("{provider} {what}: {kind}: {}", error.without_url()),
+        reason: format!("{what}: {kind}: {}", error.without_url()),
         retry_after: None,
     }
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// The answer's `Retry-After`, if it has one that parses.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get("retry-after")?.to_str().ok()?;
     parse_retry_after(value, SystemTime::now())
 }
@@ -316,12 +285,6 @@ pub(crate) fn base_url(raw: &str, what: &str) -> Result<Url, ProviderError> {
         )));
     }
     Ok(url)
-}
-
-/// The process-wide HTTP client ([`shared_client`]), for requests that do not fit
-/// [`Transport`] (the Entra token endpoint takes a form, not JSON, and no bearer).
-pub(crate) fn shared_http_client() -> Result<reqwest::Client, ProviderError> {
-    shared_client()
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //! exponential backoff with jitter, and `Retry-After` (RFC 9110 §10.2.3: seconds or
 //! an HTTP date). Pure functions; the clock and the randomness are arguments.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::ProviderError;
 
 /// How hard one `revoke` call tries before handing a transient failure back to the
 /// engine as [`super::ProviderError::Retryable`].
@@ -46,6 +49,65 @@ impl RetryPolicy {
         let half = exponential / 2;
         let spread = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
         half + Duration::from_millis(random % spread.saturating_add(1))
+    }
+}
+
+/// What one attempt of a request produced.
+pub(crate) enum Attempt<T> {
+    /// An answer to keep: success, or a failure retrying cannot help.
+    Final(Result<T, ProviderError>),
+    /// A failure worth another attempt (timeout, `429`, `5xx`), with the provider's
+    /// `Retry-After` if it gave one.
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl RetryPolicy {
+    /// Runs `attempt` until it gives a final answer or the attempts run out, waiting
+    /// between tries as [`RetryPolicy::backoff`] or `Retry-After` say. A `Retry-After`
+    /// longer than [`RetryPolicy::max_retry_after`] ends the call at once. Transient
+    /// failures end as [`ProviderError::Retryable`]. `what` names the request in logs.
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        what: &str,
+        mut attempt: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        let attempts = self.max_attempts.max(1);
+        let mut last = (String::new(), None);
+        for n in 1..=attempts {
+            match attempt().await {
+                Attempt::Final(result) => return result,
+                Attempt::Transient {
+                    reason,
+                    retry_after,
+                } => {
+                    if retry_after.is_some_and(|wait| wait > self.max_retry_after) {
+                        return Err(ProviderError::Retryable {
+                            reason,
+                            retry_after,
+                        });
+                    }
+                    if n < attempts {
+                        let wait =
+                            retry_after.unwrap_or_else(|| self.backoff(n + 1, jitter_seed()));
+                        tracing::warn!(what, attempt = n, ?wait, %reason, "retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    last = (reason, retry_after);
+                }
+            }
+        }
+        let (reason, retry_after) = last;
+        Err(ProviderError::Retryable {
+            reason: format!("{reason} (after {attempts} attempts)"),
+            retry_after,
+        })
     }
 }
 
