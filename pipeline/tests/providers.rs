@@ -857,10 +857,12 @@ fn group_tenant() -> az::TenantState {
         az::Group {
             id: GROUP.into(),
             members: vec![COLLEAGUE.into(), PRINCIPAL.into()],
+            ..az::Group::default()
         },
         az::Group {
             id: OTHER_GROUP.into(),
             members: vec![COLLEAGUE.into()],
+            ..az::Group::default()
         },
     ];
     t
@@ -1109,6 +1111,7 @@ async fn azure_grant_through_a_nested_group_needs_attention() {
     t.groups.push(az::Group {
         id: INNER_GROUP.into(),
         members: vec![PRINCIPAL.into()],
+        ..az::Group::default()
     });
     let fake = az::start(t, ARM_TOKEN, GRAPH_TOKEN).await;
     let provider = build(app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()])).unwrap();
@@ -1132,4 +1135,37 @@ async fn azure_grant_through_a_nested_group_needs_attention() {
     assert_eq!(t.groups[0].members, [COLLEAGUE, INNER_GROUP]);
     assert_eq!(t.groups[2].members, [PRINCIPAL]);
     assert!(t.assignments.iter().any(|a| a.name == "ra-group"));
+}
+
+#[tokio::test]
+async fn azure_dynamic_group_that_graph_will_not_change_needs_attention() {
+    let mut t = group_tenant();
+    t.groups[0].dynamic = true;
+    let fake = az::start(t, ARM_TOKEN, GRAPH_TOKEN).await;
+    let provider = build(app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()])).unwrap();
+    let kept = Kept::default();
+    let error = provider.revoke(&leaver(), &kept).await.unwrap_err();
+    let ProviderError::NeedsAttention { reason } = &error else {
+        panic!("{error}");
+    };
+    assert!(
+        reason.contains(GROUP) && reason.contains("dynamic"),
+        "{reason}"
+    );
+    // Everything else was still done, and journaled, before the step stopped.
+    assert!(
+        kept.actions()
+            .iter()
+            .any(|a| a.action == "delete_role_assignment")
+    );
+    let t = fake.state.lock().unwrap();
+    assert_eq!(
+        t.groups[0].members,
+        [COLLEAGUE, PRINCIPAL],
+        "still a member"
+    );
+    assert!(
+        t.assignments.iter().any(|a| a.name == "ra-group"),
+        "the group's own assignment is untouched"
+    );
 }

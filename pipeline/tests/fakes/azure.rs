@@ -40,10 +40,12 @@ impl Assignment {
 }
 
 /// An Entra group; its members are user or group ids (groups nest).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Group {
     pub id: String,
     pub members: Vec<String>,
+    /// A dynamic-membership group: Graph refuses to change its members by hand.
+    pub dynamic: bool,
 }
 
 /// The app registration the token endpoint knows.
@@ -510,6 +512,16 @@ async fn remove_member(
     Path((group, member)): Path<(String, String)>,
 ) -> Response {
     let mut tenant = tenant.lock().unwrap();
+    let dynamic = tenant
+        .groups
+        .iter()
+        .any(|g| g.id.eq_ignore_ascii_case(&group) && g.dynamic);
+    if dynamic {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "Insufficient privileges to complete the operation: members of a dynamic membership group cannot be changed.",
+        );
+    }
     let found = tenant
         .groups
         .iter_mut()
