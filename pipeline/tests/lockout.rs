@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use custody_pipeline::auth::{self, Role};
 use custody_pipeline::config::ServeConfig;
 use custody_pipeline::server::{self, ADMIN_TOKEN_FILE, Service};
-use custody_verifier::bundle::{self, BundleFiles, VerifyOptions};
+use custody_verifier::bundle::{self, BundleFiles, VerifiedBundle, VerifyOptions};
 use custody_verifier::timestamp::{TimestampOptions, TrustAnchors};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -63,6 +63,43 @@ impl Api {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Exports `case_id` once every node of the log is timestamped, and verifies the bundle
+/// offline against the log key and the service's TSA roots.
+async fn export_verified(service: &Service, api: &Api, case_id: &str) -> VerifiedBundle {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let files = loop {
+        let url = format!("{}/v1/ledger/export/cases/{case_id}", api.base);
+        let response = api
+            .http
+            .get(url)
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        let size = service.ledger.size("acme").await.unwrap();
+        let stamped = service
+            .ledger
+            .stamping_status("acme")
+            .await
+            .unwrap()
+            .latest_stamped_size;
+        if response.status() == StatusCode::OK && stamped >= Some(size) {
+            break BundleFiles::from_tar(response.bytes().await.unwrap().as_ref()).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no export: {}",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let key = service.ledger.verifier_key("acme").await.unwrap();
+    let anchors = TrustAnchors::from_pem(&service.tsa_roots_pem).unwrap();
+    let timestamp = TimestampOptions::default();
+    let options = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &timestamp);
+    bundle::verify(&files, &options).unwrap()
 }
 
 async fn start(database_url: Option<String>) -> (Service, Api, tempfile::TempDir) {
@@ -206,30 +243,8 @@ async fn scenario(database_url: Option<String>) {
     assert_eq!(log["cases"][0]["email"], "dana@acme.example");
 
     // The case's evidence verifies offline once it is timestamped.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let files = loop {
-        let response = api
-            .http
-            .get(format!("{}/v1/ledger/export/cases/{case_id}", api.base))
-            .bearer_auth(&api.token)
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::OK {
-            break BundleFiles::from_tar(response.bytes().await.unwrap().as_ref()).unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no export: {}",
-            response.status()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let key = service.ledger.verifier_key("acme").await.unwrap();
-    let anchors = TrustAnchors::from_pem(&service.tsa_roots_pem).unwrap();
-    let timestamp = TimestampOptions::default();
-    let options = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &timestamp);
-    assert_eq!(bundle::verify(&files, &options).unwrap().node_count, 4);
+    let report = export_verified(&service, &api, &case_id).await;
+    assert_eq!(report.node_count, 4);
 
     // An override needs a reason; it is itself a custody node, and the employee is active again.
     let (status, _) = api
@@ -473,6 +488,15 @@ async fn a_step_that_stops_for_a_person_names_what_it_did() {
         2,
         "two keys set inactive, nothing else"
     );
+    // The journaled actions are part of the case's evidence: the bundle verifies, and
+    // each of them has a proven time.
+    let report = export_verified(&service, &api, &case_id).await;
+    let proven = report
+        .node_times
+        .iter()
+        .filter(|n| n.kind == "provider_action")
+        .count();
+    assert_eq!(proven, 2);
     service.shutdown().await.unwrap();
 }
 
@@ -618,38 +642,7 @@ async fn an_enrolled_device_locks_and_its_acknowledgement_is_in_the_case_bundle(
     );
 
     // The acknowledgement is part of the case's sub-DAG, so the exported case verifies.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let files = loop {
-        let url = format!("{}/v1/ledger/export/cases/{case_id}", api.base);
-        let response = api
-            .http
-            .get(url)
-            .bearer_auth(&api.token)
-            .send()
-            .await
-            .unwrap();
-        let size = service.ledger.size("acme").await.unwrap();
-        let stamped = service
-            .ledger
-            .stamping_status("acme")
-            .await
-            .unwrap()
-            .latest_stamped_size;
-        if response.status() == StatusCode::OK && stamped >= Some(size) {
-            break BundleFiles::from_tar(response.bytes().await.unwrap().as_ref()).unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no export: {}",
-            response.status()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let key = service.ledger.verifier_key("acme").await.unwrap();
-    let anchors = TrustAnchors::from_pem(&service.tsa_roots_pem).unwrap();
-    let timestamp = TimestampOptions::default();
-    let options = VerifyOptions::new(std::slice::from_ref(&key), &anchors, &timestamp);
-    let report = bundle::verify(&files, &options).unwrap();
+    let report = export_verified(&service, &api, &case_id).await;
     assert!(
         report
             .node_times
