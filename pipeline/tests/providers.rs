@@ -921,10 +921,37 @@ async fn azure_client_credentials_fetch_tokens_and_revoke_once() {
     assert_eq!(side_effects(&fake), 8, "no second side effect");
     assert_eq!(
         issued(&fake, az::Audience::Arm),
-        2,
-        "fresh tokens each revocation"
+        1,
+        "the tokens are reused while they have more than 5 minutes left"
     );
-    assert_eq!(fake.control.calls("POST", TOKEN), 4);
+    assert_eq!(fake.control.calls("POST", TOKEN), 2);
+}
+
+#[tokio::test]
+async fn azure_tokens_about_to_expire_are_not_reused() {
+    // Tokens that live 5 minutes or less are never reused: each revocation signs in.
+    let tenant = az::TenantState {
+        token_lifetime: Some(300),
+        ..group_tenant()
+    };
+    let fake = az::start(tenant, ARM_TOKEN, GRAPH_TOKEN).await;
+    let provider = build(app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()])).unwrap();
+    provider.revoke(&leaver(), &NoJournal).await.unwrap();
+    provider.revoke(&leaver(), &NoJournal).await.unwrap();
+    assert_eq!(issued(&fake, az::Audience::Arm), 2);
+    assert_eq!(issued(&fake, az::Audience::Graph), 2);
+
+    // Another client with a different secret for the same app never gets the cached
+    // tokens of the first: a wrong secret is refused, not served from the cache.
+    let fake = az::start(group_tenant(), ARM_TOKEN, GRAPH_TOKEN).await;
+    let good = build(app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()])).unwrap();
+    good.revoke(&leaver(), &NoJournal).await.unwrap();
+    let wrong = build(app_config(&fake, "not-the-secret", vec![SUB_A.into()])).unwrap();
+    let error = wrong.revoke(&leaver(), &NoJournal).await.unwrap_err();
+    assert!(
+        matches!(error, ProviderError::NeedsAttention { .. }),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -978,6 +1005,8 @@ async fn azure_wrong_client_secret_needs_attention_and_stays_secret() {
 async fn azure_token_endpoint_503_then_success_is_retried() {
     let mut t = app_tenant();
     t.token_outages = 2;
+    // Tokens too short-lived to reuse, so the second revocation signs in again.
+    t.token_lifetime = Some(300);
     let fake = az::start(t, ARM_TOKEN, GRAPH_TOKEN).await;
     let provider = build(app_config(&fake, CLIENT_SECRET, vec![SUB_A.into()])).unwrap();
     let done = provider.revoke(&leaver(), &NoJournal).await.unwrap();

@@ -59,8 +59,8 @@ impl fmt::Display for Secret {
 /// for one audience, so the two APIs take different tokens.
 ///
 /// With [`AzureSettings::app`] set (client credentials, the mode to use), both tokens
-/// are obtained for each revocation from the Microsoft identity platform with the
-/// client secret held in [`ProviderConfig::credential`]. Without it, the credential
+/// are obtained from the Microsoft identity platform with the client secret held in
+/// [`ProviderConfig::credential`], and reused while they have more than 5 minutes left. Without it, the credential
 /// *is* an ARM bearer token and [`AzureSettings::graph_credential`] a Graph one: such
 /// tokens expire after about an hour, so that mode is for short-lived testing only.
 #[derive(Clone, Debug)]
@@ -197,7 +197,7 @@ impl ProviderConfig {
     }
 
     /// Azure OpenAI signing in as an Entra app with its client secret: ARM at
-    /// `base_url`, tokens from the Microsoft identity platform for each revocation.
+    /// `base_url`, tokens from the Microsoft identity platform.
     /// `azure.app` is set to `app`.
     pub fn azure_openai_app(
         base_url: impl Into<String>,

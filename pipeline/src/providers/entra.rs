@@ -11,22 +11,28 @@
 //! `temporarily_unavailable` and transport failures are retried like every other
 //! provider call ([`RetryPolicy`]), then [`ProviderError::Retryable`].
 //!
+//! Tokens are kept in memory and reused until 5 minutes before they expire, so a burst
+//! of lockouts signs in once per app and audience ([`REUSE_MARGIN`]).
+//!
 //! The client secret and the tokens are [`Secret`]s. Errors quote Entra's error code
 //! and the first line of its description, never the form that was sent, and the secret
 //! is cut out of them should Entra ever echo it.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::http;
 use super::retry::{Attempt, RetryPolicy};
 use super::{EntraApp, ProviderError, Secret};
 
 /// Who a token is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Audience {
     /// Azure Resource Manager: role assignments.
     ResourceManager,
@@ -65,7 +71,36 @@ pub(crate) struct TokenClient {
 struct TokenAnswer {
     token_type: String,
     access_token: String,
+    /// Seconds the token is valid for.
+    expires_in: Option<u64>,
 }
+
+/// A token and how long Entra says it lives.
+struct Issued {
+    token: Secret,
+    lifetime: Option<Duration>,
+}
+
+/// A token is reused until this long before it expires (it must outlive the revocation
+/// that uses it, retries included).
+const REUSE_MARGIN: Duration = Duration::from_secs(300);
+
+/// Issued tokens by token URL, client id, SHA-256 of the client secret and audience:
+/// reused across revocations until [`REUSE_MARGIN`] before they expire, so a burst of
+/// lockouts asks Entra once per app and audience rather than once per case (Entra
+/// throttles token requests). A rotated secret is a new key. Each key has its own lock,
+/// so concurrent revocations wait for one request instead of each sending theirs.
+type CacheKey = (String, String, [u8; 32], Audience);
+
+/// A cached token and when it stops being reused.
+struct Cached {
+    token: Secret,
+    until: Instant,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+
+static CACHE: LazyLock<Mutex<HashMap<CacheKey, Slot>>> = LazyLock::new(Mutex::default);
 
 /// An error answer.
 #[derive(Deserialize)]
@@ -99,13 +134,44 @@ impl TokenClient {
         })
     }
 
-    /// A fresh token for `audience`, retrying transient failures.
+    /// A token for `audience`: a cached one with at least [`REUSE_MARGIN`] left, or a
+    /// new one, retrying transient failures.
     pub(crate) async fn token(&self, audience: Audience) -> Result<Secret, ProviderError> {
+        let slot = self.slot(audience);
+        let mut cached = slot.lock().await;
+        if let Some(cached) = cached.as_ref().filter(|c| c.until > Instant::now()) {
+            return Ok(cached.token.clone());
+        }
         let what = format!("Entra token for {}", audience.name());
-        self.policy.run(&what, || self.attempt(audience)).await
+        let issued = self.policy.run(&what, || self.attempt(audience)).await?;
+        *cached = issued
+            .lifetime
+            .and_then(|lifetime| lifetime.checked_sub(REUSE_MARGIN))
+            .filter(|reuse| !reuse.is_zero())
+            .map(|reuse| Cached {
+                token: issued.token.clone(),
+                until: Instant::now() + reuse,
+            });
+        Ok(issued.token)
     }
 
-    async fn attempt(&self, audience: Audience) -> Attempt<Secret> {
+    fn slot(&self, audience: Audience) -> Slot {
+        let secret: [u8; 32] = Sha256::digest(self.client_secret.expose()).into();
+        let key = (
+            self.token_url.to_string(),
+            self.client_id.clone(),
+            secret,
+            audience,
+        );
+        // A poisoned map only means another thread panicked mid-insert; the map is
+        // still a valid cache.
+        let mut cache = CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.entry(key).or_default().clone()
+    }
+
+    async fn attempt(&self, audience: Audience) -> Attempt<Issued> {
         let what = format!("Entra token for {}", audience.name());
         let response = self
             .client
@@ -156,7 +222,7 @@ fn classify(
     body: &[u8],
     retry_after: Option<Duration>,
     secret: &Secret,
-) -> Attempt<Secret> {
+) -> Attempt<Issued> {
     let code = status.as_u16();
     if status.is_success() {
         return Attempt::Final(token_from(what, body));
@@ -200,7 +266,7 @@ fn classify(
 }
 
 /// The bearer token of a `200` answer.
-fn token_from(what: &str, body: &[u8]) -> Result<Secret, ProviderError> {
+fn token_from(what: &str, body: &[u8]) -> Result<Issued, ProviderError> {
     // Only the error's position is quoted: serde's message could quote the body.
     let answer: TokenAnswer = serde_json::from_slice(body).map_err(|e| {
         ProviderError::protocol(format!(
@@ -215,7 +281,10 @@ fn token_from(what: &str, body: &[u8]) -> Result<Secret, ProviderError> {
             answer.token_type.chars().take(20).collect::<String>()
         )));
     }
-    Ok(Secret::new(answer.access_token))
+    Ok(Issued {
+        token: Secret::new(answer.access_token),
+        lifetime: answer.expires_in.map(Duration::from_secs),
+    })
 }
 
 /// The first line of an `error_description` (the rest are trace and correlation ids

@@ -90,6 +90,8 @@ pub struct TenantState {
     pub token_outages: u32,
     /// Every token issued, with its audience.
     pub issued: Vec<(String, Audience)>,
+    /// The `expires_in` of issued tokens, in seconds (default 3599, as Entra).
+    pub token_lifetime: Option<u64>,
 }
 
 impl TenantState {
@@ -464,10 +466,11 @@ async fn issue_token(
     getrandom::getrandom(&mut bytes).unwrap();
     let token = hex::encode(bytes);
     tenant.issued.push((token.clone(), audience));
+    let lifetime = tenant.token_lifetime.unwrap_or(3599);
     Json(json!({
         "token_type": "Bearer",
-        "expires_in": 3599,
-        "ext_expires_in": 3599,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
         "access_token": token,
     }))
     .into_response()

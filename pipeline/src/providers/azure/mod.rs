@@ -2,8 +2,10 @@
 //! shared, so regenerating them is not per-user revocation).
 //!
 //! Sign-in: with an Entra app (client credentials), each revocation first gets an ARM
-//! token, and a Graph token when it needs Graph ([`super::entra`]). The static-token
-//! mode, for short-lived testing only, uses the configured tokens as they are.
+//! token, and a Graph token when it needs Graph, from the Microsoft identity platform
+//! or, while it has more than 5 minutes left, from the process's cache
+//! ([`super::entra`]). The static-token mode, for short-lived testing only, uses the
+//! configured tokens as they are.
 //!
 //! For each configured scope, list the role assignments that apply to the principal
 //! (`$filter=assignedTo('{id}')`: its own and those of every group it is in, nested
@@ -65,7 +67,7 @@ pub(crate) struct AzureOpenAi {
 enum Tokens {
     /// Configured tokens, used as they are (testing only: they expire).
     Static { arm: Secret, graph: Option<Secret> },
-    /// Fetched for each revocation with the Entra app's client credentials.
+    /// Obtained with the Entra app's client credentials (cached while they last).
     App(TokenClient),
 }
 
