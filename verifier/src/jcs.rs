@@ -11,7 +11,13 @@
 //! only when they are already exactly canonical, so every accepted input has one
 //! encoding and therefore one hash.
 
+mod parser;
+
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value};
+
+pub use parser::MAX_DEPTH;
 
 /// The largest magnitude an integer may have (I-JSON, RFC 7493 §2.2).
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -19,23 +25,24 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// Why a value cannot be, or bytes are not, canonical JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JcsError {
-    /// The bytes are not JSON at all (or not UTF-8).
+    /// The bytes are not JSON at all (or not UTF-8, or nested deeper than [`MAX_DEPTH`]).
     #[error("not valid JSON: {reason}")]
     Syntax {
-        /// The parser's message, with line and column.
+        /// What is wrong, and the offset of the byte where it was found.
         reason: String,
     },
-    /// A number is fractional, has an exponent, or is outside ±(2^53 − 1).
+    /// A number is fractional, has an exponent, is `-0`, or is outside ±(2^53 − 1).
     #[error("number {text} is not an integer within ±(2^53 − 1); the format allows no floats")]
     Number {
-        /// The number as the parser saw it.
+        /// The number as written (its first 40 characters and `…` if longer).
         text: String,
     },
-    /// The bytes parse, but are not the canonical encoding of what they hold
-    /// (whitespace, member order, escapes, duplicate names, number spelling).
+    /// The bytes are JSON, but not the canonical encoding of what they hold
+    /// (whitespace, member order, escapes, duplicate names).
     #[error("not canonical (RFC 8785): first difference at byte {offset}")]
     NotCanonical {
-        /// The offset of the first byte that differs from the canonical encoding.
+        /// The offset of the first byte that differs from the canonical encoding; for a
+        /// member name that repeats an earlier one, the offset of the repeat.
         offset: usize,
     },
 }
@@ -48,7 +55,38 @@ pub fn canonicalize(value: &Value) -> Result<Vec<u8>, JcsError> {
 }
 
 /// Parses `bytes` and returns the value only if `bytes` is exactly its canonical encoding.
+///
+/// One pass over the bytes: each is held to the canonical spelling as it is read, and the
+/// first that departs from it is reported. The error variant is that of the first problem
+/// in the bytes: a syntax error after a non-canonical byte goes unreported.
+///
+/// ```
+/// use custody_verifier::jcs::{JcsError, check_canonical};
+///
+/// assert!(check_canonical(br#"{"a":1,"b":[true,null]}"#).is_ok());
+/// assert_eq!(
+///     check_canonical(br#"{"b":1,"a":2}"#),
+///     Err(JcsError::NotCanonical { offset: 2 })
+/// );
+/// ```
 pub fn check_canonical(bytes: &[u8]) -> Result<Value, JcsError> {
+    parser::parse(bytes)
+}
+
+/// Checks `bytes` exactly as [`check_canonical`] does. When they hold an object, hands
+/// its members to `member` in canonical order (names borrowed from `bytes` unless they
+/// hold an escape) instead of building it, and returns `None`; returns any other value.
+pub(crate) fn check_canonical_members<'a>(
+    bytes: &'a [u8],
+    member: impl FnMut(Cow<'a, str>, Value),
+) -> Result<Option<Value>, JcsError> {
+    parser::parse_members(bytes, member)
+}
+
+/// The implementation [`check_canonical`] replaced, kept as the oracle it is tested
+/// against: parse with serde_json, re-encode canonically, compare the bytes.
+#[cfg(test)]
+pub(crate) fn check_canonical_reference(bytes: &[u8]) -> Result<Value, JcsError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| JcsError::Syntax {
         reason: e.to_string(),
     })?;

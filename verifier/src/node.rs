@@ -10,6 +10,8 @@
 //!  "subject":"emp-1042"|null,"version":1}
 //! ```
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::jcs::{self, JcsError};
@@ -203,18 +205,24 @@ fn decode_value(bytes: &[u8]) -> Result<Node, NodeError> {
     if bytes.len() > MAX_NODE_BYTES {
         return Err(NodeError::TooLarge { size: bytes.len() });
     }
-    let Value::Object(mut map) = jcs::check_canonical(bytes)? else {
+    let mut members = Members::default();
+    if jcs::check_canonical_members(bytes, |name, value| members.put(name, value))?.is_some() {
         return Err(NodeError::NotAnObject);
-    };
-    if let Some(member) = map.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
-        return Err(NodeError::UnknownMember {
-            member: member.clone(),
-        });
     }
-    let mut take = |member: &'static str| {
-        map.remove(member)
+    if let Some(member) = members.unknown.take() {
+        return Err(NodeError::UnknownMember { member });
+    }
+    node_from_members(|member| {
+        members
+            .take(member)
             .ok_or(NodeError::MissingMember { member })
-    };
+    })
+}
+
+/// Checks a node's members, each taken by name from the object, and builds the node.
+fn node_from_members(
+    mut take: impl FnMut(&'static str) -> Result<Value, NodeError>,
+) -> Result<Node, NodeError> {
     let version = take("version")?;
     if version.as_u64() != Some(NODE_VERSION) {
         return Err(NodeError::UnsupportedVersion {
@@ -246,6 +254,34 @@ fn decode_value(bytes: &[u8]) -> Result<Node, NodeError> {
         recorded_at,
         body,
     })
+}
+
+/// A node's top-level members as the canonical check hands them over, without the map
+/// that would hold them only until they are taken apart.
+#[derive(Default)]
+struct Members {
+    /// The values of the members in [`MEMBERS`], by position.
+    known: [Option<Value>; MEMBERS.len()],
+    /// The first name not in [`MEMBERS`], in byte order (the order a map lists them in).
+    unknown: Option<String>,
+}
+
+impl Members {
+    fn put(&mut self, name: Cow<'_, str>, value: Value) {
+        match MEMBERS.iter().position(|m| *m == name) {
+            Some(i) => self.known[i] = Some(value),
+            None => {
+                if self.unknown.as_deref().is_none_or(|u| *name < *u) {
+                    self.unknown = Some(name.into_owned());
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, member: &'static str) -> Option<Value> {
+        let i = MEMBERS.iter().position(|m| *m == member)?;
+        self.known[i].take()
+    }
 }
 
 fn invalid(member: &'static str, reason: impl Into<String>) -> NodeError {
@@ -475,7 +511,131 @@ pub(crate) mod tests {
         );
     }
 
+    /// `decode_value` as it was before the canonical check handed members over: the
+    /// reference check's value as a map, its first unknown name, members removed from it.
+    fn decode_value_reference(bytes: &[u8]) -> Result<Node, NodeError> {
+        if bytes.len() > MAX_NODE_BYTES {
+            return Err(NodeError::TooLarge { size: bytes.len() });
+        }
+        let Value::Object(mut map) = jcs::check_canonical_reference(bytes)? else {
+            return Err(NodeError::NotAnObject);
+        };
+        if let Some(member) = map.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(NodeError::UnknownMember {
+                member: member.clone(),
+            });
+        }
+        node_from_members(|member| {
+            map.remove(member)
+                .ok_or(NodeError::MissingMember { member })
+        })
+    }
+
+    fn arb_member_value() -> impl Strategy<Value = Value> {
+        let hash = "[0-9a-fA-F]{63,65}".prop_map(Value::String);
+        let parent = (hash, prop_oneof![Just(-1i64), 0i64..8])
+            .prop_map(|(hash, index)| serde_json::json!({"hash": hash, "index": index}));
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-2i64..4).prop_map(Value::from),
+            prop::sample::select(vec![
+                "acme",
+                "Acme",
+                "x",
+                "",
+                "provider_revoked",
+                "2026-11-22T10:00:00Z",
+                "2026-11-22T10:00:00.50Z",
+                "a\u{1}b",
+            ])
+            .prop_map(Value::from),
+            prop::collection::vec(parent, 0..3).prop_map(Value::Array),
+            Just(serde_json::json!({"k": [1, {"z": null}]})),
+            Just(serde_json::json!([{"hash": "00", "index": 1, "x": 2}])),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum MemberEdit {
+        Remove(prop::sample::Index),
+        Set(String, Value),
+    }
+
+    fn arb_member_edit() -> impl Strategy<Value = MemberEdit> {
+        let name = prop::sample::select(vec![
+            "body",
+            "case_id",
+            "kind",
+            "org",
+            "parents",
+            "recorded_at",
+            "subject",
+            "version",
+            "zz",
+            "a",
+            "é",
+            "\u{ffff}",
+            "😀",
+            "Body",
+        ]);
+        prop_oneof![
+            any::<prop::sample::Index>().prop_map(MemberEdit::Remove),
+            (name, arb_member_value()).prop_map(|(n, v)| MemberEdit::Set(n.into(), v)),
+        ]
+    }
+
+    /// A node's bytes after member edits, then perhaps a byte edit, or a non-object.
+    fn arb_node_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let parent = ParentRef {
+            index: 3,
+            hash: [9; 32],
+        };
+        let node = sample("provider_revoked", vec![parent]).to_value();
+        let edited = (
+            prop::collection::vec(arb_member_edit(), 0..3),
+            prop::option::weighted(0.3, (any::<prop::sample::Index>(), any::<u8>())),
+        )
+            .prop_map(move |(edits, byte)| {
+                let mut value = node.clone();
+                let map = value.as_object_mut().expect("a node is an object");
+                for edit in edits {
+                    match edit {
+                        MemberEdit::Remove(i) if !map.is_empty() => {
+                            let name = map.keys().nth(i.index(map.len())).cloned();
+                            map.remove(&name.expect("in range"));
+                        }
+                        MemberEdit::Remove(_) => {}
+                        MemberEdit::Set(name, v) => {
+                            map.insert(name, v);
+                        }
+                    }
+                }
+                let mut bytes = jcs::canonicalize(&value).expect("encodes");
+                if let Some((i, b)) = byte {
+                    let i = i.index(bytes.len());
+                    bytes[i] = b;
+                }
+                bytes
+            });
+        prop_oneof![
+            8 => edited,
+            1 => arb_member_value().prop_map(|v| jcs::canonicalize(&v).expect("encodes")),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn decode_agrees_with_the_map_based_reference(bytes in arb_node_bytes()) {
+            let new = decode_value(&bytes);
+            let old = decode_value_reference(&bytes);
+            match (&new, &old) {
+                // The two canonical checks may name different problems; both must reject.
+                (Err(NodeError::Encoding(_)), Err(NodeError::Encoding(_))) => {}
+                _ => prop_assert_eq!(new, old, "{}", String::from_utf8_lossy(&bytes)),
+            }
+        }
+
         #[test]
         fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
             let _ = decode(&bytes);
